@@ -1,0 +1,359 @@
+//! Checkpoints: the index written to one file that is memory-mapped on open.
+//!
+//! ```text
+//! offset  size  field
+//!      0     8  magic "QUIVIDX\0"
+//!      8     4  format version (u32 LE)
+//!     12     4  reserved
+//!     16     8  commit sequence number covered (u64 LE)
+//!     24     4  CRC32 of bytes 0..24
+//!     28     4  reserved
+//!     32        sections, each 8-byte aligned: raw little-endian arrays (u64, u32, ValueRef)
+//!      D        directory: bincode(Meta) with every section's place, length and CRC32
+//!  end-24   8  D (u64 LE)
+//!  end-16   8  directory length (u64 LE)
+//!  end-8    4  CRC32 of the directory
+//!  end-4    4  "QEND"
+//! ```
+//!
+//! Every section's checksum is verified when the file is opened; a file that fails any check is
+//! ignored and the log is replayed from its start instead, giving the same state.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::catalog::{Catalog, EdgeId, PropId};
+use crate::error::{Error, Result};
+use crate::index::column::Column;
+use crate::index::{Base, Csr, Direction, IndexKind, Postings, PropColumn, ValueRef};
+use crate::io::FileIo;
+use crate::mmap::Map;
+use crate::record::CONFIG;
+use crate::segment::FORMAT_VERSION;
+
+const MAGIC: [u8; 8] = *b"QUIVIDX\0";
+const END_MAGIC: [u8; 4] = *b"QEND";
+const HEADER: usize = 32;
+const TRAILER: usize = 24;
+
+/// What a section holds.
+#[derive(Debug, Clone, Copy, PartialEq, bincode::Encode, bincode::Decode)]
+enum Section {
+    Uids,
+    Types,
+    SortedUids,
+    SortedDense,
+    AdjOffsets { edge: EdgeId, dir: u8, first: u32 },
+    AdjTargets { edge: EdgeId, dir: u8 },
+    PropNodes { prop: PropId },
+    PropRefs { prop: PropId },
+    PostKeys { prop: PropId, kind: u8 },
+    PostNodes { prop: PropId, kind: u8 },
+}
+
+#[derive(Debug, Clone, bincode::Encode, bincode::Decode)]
+struct Entry {
+    section: Section,
+    offset: u64,
+    len: u64,
+    crc: u32,
+}
+
+/// Where the log continues after a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct LogPosition {
+    /// Segment sequence number.
+    pub segment: u64,
+    /// Offset of the first frame not covered.
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone, bincode::Encode, bincode::Decode)]
+struct Meta {
+    seq: u64,
+    next_uid: u64,
+    replay_from: LogPosition,
+    catalog: Catalog,
+    sections: Vec<Entry>,
+}
+
+/// A checkpoint read back from disk.
+#[derive(Debug)]
+pub struct Loaded {
+    /// Commits covered.
+    pub seq: u64,
+    /// Next uid to allocate.
+    pub next_uid: u64,
+    /// Where replay starts.
+    pub replay_from: LogPosition,
+    /// The catalog as of `seq`.
+    pub catalog: Catalog,
+    /// The index, its arrays in the map.
+    pub base: Base,
+}
+
+struct SectionWriter<W: Write> {
+    out: W,
+    pos: u64,
+    entries: Vec<Entry>,
+}
+
+impl<W: Write> SectionWriter<W> {
+    fn put(&mut self, section: Section, bytes: &[u8], len: usize) -> std::io::Result<()> {
+        let pad = (8 - self.pos % 8) % 8;
+        self.out.write_all(&[0u8; 8][..pad as usize])?;
+        self.pos += pad;
+        self.entries.push(Entry { section, offset: self.pos, len: len as u64, crc: crc32fast::hash(bytes) });
+        self.out.write_all(bytes)?;
+        self.pos += bytes.len() as u64;
+        Ok(())
+    }
+}
+
+/// Writes `base` (covering commits up to `seq`) to `path`, fsynced. The caller renames it into
+/// place and fsyncs the directory.
+pub fn write(
+    path: &Path,
+    base: &Base,
+    seq: u64,
+    next_uid: u64,
+    replay_from: LogPosition,
+    catalog: &Catalog,
+    io: &dyn FileIo,
+) -> Result<()> {
+    let err = |e| Error::io(path, e);
+    let file = File::create(path).map_err(err)?;
+    let mut w = SectionWriter { out: BufWriter::with_capacity(1 << 20, &file), pos: 0, entries: vec![] };
+    let mut header = [0u8; HEADER];
+    header[0..8].copy_from_slice(&MAGIC);
+    header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header[16..24].copy_from_slice(&seq.to_le_bytes());
+    let crc = crc32fast::hash(&header[0..24]);
+    header[24..28].copy_from_slice(&crc.to_le_bytes());
+    w.out.write_all(&header).map_err(err)?;
+    w.pos = HEADER as u64;
+    let b = base;
+    let cast = bytemuck::cast_slice::<u64, u8>;
+    let cast32 = bytemuck::cast_slice::<u32, u8>;
+    w.put(Section::Uids, cast(&b.uids), b.uids.len()).map_err(err)?;
+    w.put(Section::Types, cast32(&b.types), b.types.len()).map_err(err)?;
+    w.put(Section::SortedUids, cast(&b.sorted_uids), b.sorted_uids.len()).map_err(err)?;
+    w.put(Section::SortedDense, cast32(&b.sorted_dense), b.sorted_dense.len()).map_err(err)?;
+    for (e, pair) in b.adjacency.iter().enumerate() {
+        if catalog.edges.get(e).is_none_or(|x| x.dropped) {
+            continue;
+        }
+        for (dir, csr) in pair.iter().enumerate() {
+            let (edge, dir8) = (e as EdgeId, dir as u8);
+            let s = Section::AdjOffsets { edge, dir: dir8, first: csr.first };
+            w.put(s, cast(&csr.offsets), csr.offsets.len()).map_err(err)?;
+            let s = Section::AdjTargets { edge, dir: dir8 };
+            w.put(s, cast32(&csr.targets), csr.targets.len()).map_err(err)?;
+        }
+    }
+    for (p, col) in b.props.iter().enumerate() {
+        let prop = p as PropId;
+        if catalog.properties.get(p).is_none_or(|x| x.dropped) {
+            continue;
+        }
+        w.put(Section::PropNodes { prop }, cast32(&col.nodes), col.nodes.len()).map_err(err)?;
+        let refs = bytemuck::cast_slice::<ValueRef, u8>(&col.refs);
+        w.put(Section::PropRefs { prop }, refs, col.refs.len()).map_err(err)?;
+    }
+    let mut keys: Vec<_> = b.postings.keys().copied().collect();
+    keys.sort();
+    for (prop, kind) in keys {
+        let p = &b.postings[&(prop, kind)];
+        let k = kind as u8;
+        w.put(Section::PostKeys { prop, kind: k }, cast(&p.keys), p.keys.len()).map_err(err)?;
+        w.put(Section::PostNodes { prop, kind: k }, cast32(&p.nodes), p.nodes.len()).map_err(err)?;
+    }
+    let sections = std::mem::take(&mut w.entries);
+    let meta = Meta { seq, next_uid, replay_from, catalog: catalog.clone(), sections };
+    let dir = bincode::encode_to_vec(&meta, CONFIG)
+        .map_err(|e| Error::Invalid(format!("cannot encode checkpoint directory: {e}")))?;
+    let dir_at = w.pos;
+    w.out.write_all(&dir).map_err(err)?;
+    let mut trailer = [0u8; TRAILER];
+    trailer[0..8].copy_from_slice(&dir_at.to_le_bytes());
+    trailer[8..16].copy_from_slice(&(dir.len() as u64).to_le_bytes());
+    trailer[16..20].copy_from_slice(&crc32fast::hash(&dir).to_le_bytes());
+    trailer[20..24].copy_from_slice(&END_MAGIC);
+    w.out.write_all(&trailer).map_err(err)?;
+    w.out.flush().map_err(err)?;
+    drop(w);
+    io.sync(&file).map_err(err)
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(x)
+}
+
+/// Opens a checkpoint, verifying every checksum. The arrays stay in the map.
+pub fn load(path: &Path) -> Result<Loaded> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let map = Arc::new(Map::new(&file, len).map_err(|e| Error::io(path, e))?);
+    let bytes = map.bytes();
+    let corrupt = |offset: usize, why: &str| Error::corrupt(path, offset as u64, why);
+    if bytes.len() < HEADER + TRAILER || bytes[0..8] != MAGIC {
+        return Err(Error::NotQuiverFile { path: path.into() });
+    }
+    if crc32fast::hash(&bytes[0..24]) != u32::from_le_bytes([bytes[24], bytes[25], bytes[26], bytes[27]]) {
+        return Err(corrupt(0, "checkpoint header checksum mismatch"));
+    }
+    let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+    if version != FORMAT_VERSION {
+        return Err(Error::UnsupportedVersion {
+            path: path.into(),
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let t = bytes.len() - TRAILER;
+    if bytes[t + 20..] != END_MAGIC {
+        return Err(corrupt(t, "checkpoint trailer missing (incomplete file)"));
+    }
+    let (dir_at, dir_len) = (u64_at(bytes, t) as usize, u64_at(bytes, t + 8) as usize);
+    let dir = dir_at
+        .checked_add(dir_len)
+        .filter(|&end| end <= t)
+        .map(|end| &bytes[dir_at..end])
+        .ok_or_else(|| corrupt(t, "directory out of bounds"))?;
+    if crc32fast::hash(dir)
+        != u32::from_le_bytes([bytes[t + 16], bytes[t + 17], bytes[t + 18], bytes[t + 19]])
+    {
+        return Err(corrupt(dir_at, "directory checksum mismatch"));
+    }
+    let (meta, _): (Meta, _) = bincode::decode_from_slice(dir, CONFIG)
+        .map_err(|e| corrupt(dir_at, &format!("directory does not decode: {e}")))?;
+
+    let mut base = Base {
+        adjacency: vec![[Csr::default(), Csr::default()]; meta.catalog.edges.len()],
+        props: vec![PropColumn::default(); meta.catalog.properties.len()],
+        ..Base::default()
+    };
+    for e in &meta.sections {
+        let at = e.offset as usize;
+        let width = match e.section {
+            Section::Uids | Section::SortedUids | Section::AdjOffsets { .. } | Section::PostKeys { .. } => 8,
+            Section::PropRefs { .. } => size_of::<ValueRef>(),
+            _ => 4,
+        };
+        let n = e.len as usize;
+        let body = n
+            .checked_mul(width)
+            .and_then(|sz| bytes.get(at..at.checked_add(sz)?))
+            .ok_or_else(|| corrupt(at, "section out of bounds"))?;
+        if crc32fast::hash(body) != e.crc {
+            return Err(corrupt(at, "section checksum mismatch"));
+        }
+        let bad = || corrupt(at, "section misaligned or out of bounds");
+        let c64 = || Column::<u64>::mapped(&map, at, n).ok_or_else(bad);
+        let c32 = || Column::<u32>::mapped(&map, at, n).ok_or_else(bad);
+        let dir_of = |d: u8| {
+            if d == 0 {
+                Ok(Direction::Out as usize)
+            } else if d == 1 {
+                Ok(Direction::In as usize)
+            } else {
+                Err(corrupt(at, "bad direction"))
+            }
+        };
+        let edge_slot = |edge: EdgeId, d: u8| -> Result<(usize, usize)> {
+            if (edge as usize) < meta.catalog.edges.len() {
+                Ok((edge as usize, dir_of(d)?))
+            } else {
+                Err(corrupt(at, "unknown edge type"))
+            }
+        };
+        let prop_slot = |prop: PropId| -> Result<usize> {
+            if (prop as usize) < meta.catalog.properties.len() {
+                Ok(prop as usize)
+            } else {
+                Err(corrupt(at, "unknown property"))
+            }
+        };
+        match e.section {
+            Section::Uids => base.uids = c64()?,
+            Section::Types => base.types = c32()?,
+            Section::SortedUids => base.sorted_uids = c64()?,
+            Section::SortedDense => base.sorted_dense = c32()?,
+            Section::AdjOffsets { edge, dir, first } => {
+                let (e, d) = edge_slot(edge, dir)?;
+                base.adjacency[e][d].offsets = c64()?;
+                base.adjacency[e][d].first = first;
+            }
+            Section::AdjTargets { edge, dir } => {
+                let (e, d) = edge_slot(edge, dir)?;
+                base.adjacency[e][d].targets = c32()?;
+            }
+            Section::PropNodes { prop } => base.props[prop_slot(prop)?].nodes = c32()?,
+            Section::PropRefs { prop } => {
+                base.props[prop_slot(prop)?].refs =
+                    Column::<ValueRef>::mapped(&map, at, n).ok_or_else(bad)?;
+            }
+            Section::PostKeys { prop, kind } | Section::PostNodes { prop, kind } => {
+                let kind = IndexKind::from_u8(kind).ok_or_else(|| corrupt(at, "bad index kind"))?;
+                prop_slot(prop)?;
+                let p: &mut Postings = base.postings.entry((prop, kind)).or_default();
+                if matches!(e.section, Section::PostKeys { .. }) {
+                    p.keys = c64()?;
+                } else {
+                    p.nodes = c32()?;
+                }
+            }
+        }
+    }
+    validate(&base).map_err(|why| corrupt(HEADER, why))?;
+    Ok(Loaded {
+        seq: meta.seq,
+        next_uid: meta.next_uid,
+        replay_from: meta.replay_from,
+        catalog: meta.catalog,
+        base,
+    })
+}
+
+/// Structural checks that make every later read in bounds.
+fn validate(b: &Base) -> std::result::Result<(), &'static str> {
+    let n = b.uids.len();
+    if b.types.len() != n || b.sorted_uids.len() != n || b.sorted_dense.len() != n {
+        return Err("node arrays differ in length");
+    }
+    if b.sorted_dense.iter().any(|&d| d as usize >= n) {
+        return Err("node lookup points past the node table");
+    }
+    for pair in &b.adjacency {
+        for csr in pair {
+            let offs: &[u64] = &csr.offsets;
+            if offs.is_empty() {
+                if !csr.targets.is_empty() {
+                    return Err("adjacency targets without offsets");
+                }
+                continue;
+            }
+            if offs.windows(2).any(|w| w[0] > w[1]) || offs[offs.len() - 1] as usize != csr.targets.len() {
+                return Err("adjacency offsets inconsistent");
+            }
+            if csr.first as usize + offs.len() - 1 > n || csr.targets.iter().any(|&t| t as usize >= n) {
+                return Err("adjacency points past the node table");
+            }
+        }
+    }
+    for col in &b.props {
+        if col.nodes.len() != col.refs.len() || col.nodes.iter().any(|&x| x as usize >= n) {
+            return Err("property column inconsistent");
+        }
+    }
+    for p in b.postings.values() {
+        if p.keys.len() != p.nodes.len() || p.nodes.iter().any(|&x| x as usize >= n) {
+            return Err("posting array inconsistent");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! Segment files: a header, then frames (see `record`), then zeros up to the preallocated size.
+//!
+//! ```text
+//! offset  size  field
+//!      0     8  magic "QUIVSEG\0"
+//!      8     4  format version (u32 LE)
+//!     12     4  reserved, zero
+//!     16     8  segment sequence number (u64 LE)
+//!     24     4  CRC32 of bytes 0..24
+//!     28     4  reserved, zero
+//!     32        first frame
+//! ```
+//!
+//! The active segment is created at its full size (sparse), mapped once, and appended to with
+//! positional writes; readers see appended frames through the same map. When the next frame
+//! does not fit, the writer appends a `Seal` frame naming the next segment, fsyncs, truncates
+//! the file to its used length and starts the next segment. Sealed segments are immutable.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::io::{FileIo, write_all_at};
+use crate::mmap::Map;
+use crate::record::{LogRecord, encode_frame};
+
+/// Magic number at the start of every segment.
+pub const SEGMENT_MAGIC: [u8; 8] = *b"QUIVSEG\0";
+/// The segment and record format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Bytes before the first frame.
+pub const SEGMENT_HEADER: usize = 32;
+/// Room always kept free at the end of an active segment for its seal frame.
+const SEAL_ROOM: u64 = 64;
+
+/// The size to create a segment at: the configured size, or more for a frame that big.
+pub fn capacity_for(frame_len: u64, segment_size: u64) -> u64 {
+    segment_size.max(frame_len + SEGMENT_HEADER as u64 + 2 * SEAL_ROOM)
+}
+
+/// The header bytes of segment `seq`.
+pub fn encode_header(seq: u64) -> [u8; SEGMENT_HEADER] {
+    let mut h = [0u8; SEGMENT_HEADER];
+    h[0..8].copy_from_slice(&SEGMENT_MAGIC);
+    h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h[16..24].copy_from_slice(&seq.to_le_bytes());
+    let crc = crc32fast::hash(&h[0..24]);
+    h[24..28].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
+/// Checks a segment's header and returns its sequence number.
+pub fn check_header(path: &Path, bytes: &[u8]) -> Result<u64> {
+    if bytes.len() < SEGMENT_HEADER {
+        if !SEGMENT_MAGIC.starts_with(&bytes[..bytes.len().min(8)]) {
+            return Err(Error::NotQuiverFile { path: path.into() });
+        }
+        return Err(Error::corrupt(
+            path,
+            0,
+            format!("truncated header: {} of {SEGMENT_HEADER} bytes", bytes.len()),
+        ));
+    }
+    if bytes[0..8] != SEGMENT_MAGIC {
+        return Err(Error::NotQuiverFile { path: path.into() });
+    }
+    let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+    if crc32fast::hash(&bytes[0..24]) != u32::from_le_bytes([bytes[24], bytes[25], bytes[26], bytes[27]]) {
+        return Err(Error::corrupt(path, 0, "segment header checksum mismatch"));
+    }
+    if version != FORMAT_VERSION {
+        return Err(Error::UnsupportedVersion {
+            path: path.into(),
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let mut seq = [0u8; 8];
+    seq.copy_from_slice(&bytes[16..24]);
+    Ok(u64::from_le_bytes(seq))
+}
+
+/// A segment readable through its memory map.
+#[derive(Debug)]
+pub struct Segment {
+    /// Sequence number (position in the log).
+    pub seq: u64,
+    /// Where it lives.
+    pub path: PathBuf,
+    map: Map,
+}
+
+impl Segment {
+    /// Maps an existing segment file and checks its header.
+    pub fn open(path: &Path) -> Result<Segment> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let map = Map::new(&file, len).map_err(|e| Error::io(path, e))?;
+        let seq = check_header(path, map.bytes())?;
+        Ok(Segment { seq, path: path.into(), map })
+    }
+
+    /// The whole file.
+    pub fn bytes(&self) -> &[u8] {
+        self.map.bytes()
+    }
+}
+
+/// Appends frames to the active segment.
+#[derive(Debug)]
+pub struct SegmentWriter {
+    /// The segment, readable.
+    pub segment: Arc<Segment>,
+    file: Arc<File>,
+    /// Offset where the next frame goes.
+    pub end: u64,
+    capacity: u64,
+    io: Arc<dyn FileIo>,
+}
+
+impl SegmentWriter {
+    /// Creates segment `seq` at `path` with room for `capacity` bytes, header written and
+    /// fsynced (the caller fsyncs the directory).
+    pub fn create(path: &Path, seq: u64, capacity: u64, io: Arc<dyn FileIo>) -> Result<Self> {
+        let err = |e| Error::io(path, e);
+        let file = OpenOptions::new().read(true).write(true).create_new(true).open(path).map_err(err)?;
+        let capacity = capacity.max(SEGMENT_HEADER as u64 + SEAL_ROOM * 2);
+        file.set_len(capacity).map_err(err)?;
+        write_all_at(&*io, &file, &encode_header(seq), 0).map_err(err)?;
+        io.sync(&file).map_err(err)?;
+        let map = Map::new(&file, capacity).map_err(err)?;
+        let segment = Arc::new(Segment { seq, path: path.into(), map });
+        Ok(SegmentWriter { segment, file: Arc::new(file), end: SEGMENT_HEADER as u64, capacity, io })
+    }
+
+    /// Resumes appending to an existing segment whose valid frames end at `end`. Bytes past
+    /// `end` (a torn tail) are zeroed so that the next frame lands on clean ground.
+    pub fn resume(path: &Path, end: u64, min_capacity: u64, io: Arc<dyn FileIo>) -> Result<Self> {
+        let err = |e| Error::io(path, e);
+        let file = OpenOptions::new().read(true).write(true).open(path).map_err(err)?;
+        let len = file.metadata().map_err(err)?.len();
+        file.set_len(end).map_err(err)?;
+        let capacity = min_capacity.max(len).max(end + SEAL_ROOM * 2);
+        file.set_len(capacity).map_err(err)?;
+        io.sync(&file).map_err(err)?;
+        let map = Map::new(&file, capacity).map_err(err)?;
+        let seq = check_header(path, map.bytes())?;
+        let segment = Arc::new(Segment { seq, path: path.into(), map });
+        Ok(SegmentWriter { segment, file: Arc::new(file), end, capacity, io })
+    }
+
+    /// Whether a frame of `len` bytes fits before the seal room.
+    pub fn fits(&self, len: u64) -> bool {
+        self.end + len + SEAL_ROOM <= self.capacity
+    }
+
+    /// Appends a frame; returns the offset it starts at. On failure the bytes that may have
+    /// reached the file are zeroed again so that they cannot be read as a record; if even that
+    /// fails the error says so and the caller must stop writing.
+    pub fn append(&mut self, frame: &[u8]) -> Result<u64, AppendError> {
+        let at = self.end;
+        if let Err(e) = write_all_at(&*self.io, &self.file, frame, at) {
+            let zeros = vec![0u8; frame.len()];
+            let cleaned = write_all_at(&*self.io, &self.file, &zeros, at).is_ok();
+            return Err(AppendError { error: Error::io(&self.segment.path, e), cleaned });
+        }
+        self.end += frame.len() as u64;
+        Ok(at)
+    }
+
+    /// The file handle, for fsync by the group-commit leader.
+    pub fn file(&self) -> Arc<File> {
+        Arc::clone(&self.file)
+    }
+
+    /// Fsyncs the segment.
+    pub fn sync(&self) -> Result<()> {
+        self.io.sync(&self.file).map_err(|e| Error::io(&self.segment.path, e))
+    }
+
+    /// Appends the seal frame naming `next`, fsyncs and truncates to the used length. Returns
+    /// the sealed segment mapped at its final length.
+    pub fn seal(mut self, next: u64) -> Result<Arc<Segment>> {
+        let frame = encode_frame(&LogRecord::Seal { next }, &[])
+            .map_err(|e| Error::Invalid(format!("cannot encode seal frame: {e}")))?;
+        self.append(&frame).map_err(|e| e.error)?;
+        self.sync()?;
+        let path = self.segment.path.clone();
+        self.file.set_len(self.end).map_err(|e| Error::io(&path, e))?;
+        self.io.sync(&self.file).map_err(|e| Error::io(&path, e))?;
+        Ok(Arc::new(Segment::open(&path)?))
+    }
+}
+
+/// Starts the next segment at `path` and seals the current one naming it; `writer` then
+/// appends to the new segment. The next file is created (and `sync_dir` run) before the seal is
+/// written, so a crash in between leaves an unsealed segment followed by an empty one, which
+/// recovery recognizes. Returns the sealed segment, mapped at its final length.
+pub fn roll(
+    writer: &mut SegmentWriter,
+    path: &Path,
+    capacity: u64,
+    sync_dir: &dyn Fn() -> Result<()>,
+) -> Result<Arc<Segment>> {
+    let seq = writer.segment.seq + 1;
+    let next = SegmentWriter::create(path, seq, capacity, Arc::clone(&writer.io))?;
+    sync_dir()?;
+    let old = std::mem::replace(writer, next);
+    old.seal(seq)
+}
+
+/// A failed append, and whether its partial bytes were wiped.
+#[derive(Debug)]
+pub struct AppendError {
+    /// The write error.
+    pub error: Error,
+    /// Whether the region was zeroed again afterwards.
+    pub cleaned: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_round_trip_and_errors() {
+        let p = Path::new("x.qlog");
+        let h = encode_header(42);
+        assert_eq!(check_header(p, &h).unwrap(), 42);
+        assert!(matches!(
+            check_header(p, b"garbage!garbage!garbage!garbage!"),
+            Err(Error::NotQuiverFile { .. })
+        ));
+        assert!(matches!(check_header(p, &h[..10]), Err(Error::Corrupt { offset: 0, .. })));
+        assert!(matches!(check_header(p, &[]), Err(Error::Corrupt { .. })));
+        let mut future = h;
+        future[8] = 9;
+        let crc = crc32fast::hash(&future[0..24]);
+        future[24..28].copy_from_slice(&crc.to_le_bytes());
+        assert!(matches!(
+            check_header(p, &future),
+            Err(Error::UnsupportedVersion { found: 9, supported: 1, .. })
+        ));
+        let mut flipped = h;
+        flipped[17] ^= 1;
+        assert!(matches!(check_header(p, &flipped), Err(Error::Corrupt { .. })));
+    }
+}

@@ -1,0 +1,428 @@
+//! The open database: one writer at a time, snapshots for readers, group commit, checkpoints.
+//!
+//! # Durability
+//!
+//! A commit appends its frame to the active segment under the writer lock, applies it to the
+//! writer's private state, releases the lock and waits until an fsync covers it. The first
+//! waiter becomes the leader: it fsyncs the segment up to everything written so far, so commits
+//! that arrived meanwhile share that fsync. Only then are their states published to readers, in
+//! commit order, by one atomic pointer swap: a reader never sees a commit that could still be
+//! lost. If an fsync fails, the commits it covered fail and the writer refuses all further
+//! commits: after a failed fsync the kernel may have dropped the dirty pages, so a later fsync
+//! that succeeds proves nothing about them. Reopening replays what really reached the disk.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+
+use crate::checkpoint::{self, LogPosition};
+use crate::error::{Error, Result};
+use crate::index::{SegmentSet, State};
+use crate::io::{FileIo, OsIo};
+use crate::manifest::Layout;
+use crate::recovery::{self, RecoveryReport};
+use crate::segment::{self, SegmentWriter};
+use crate::snapshot::Snapshot;
+use crate::txn::WriteTxn;
+
+/// When a commit is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// After an fsync covers it (default). Concurrent commits share fsyncs.
+    #[default]
+    Fsync,
+    /// As soon as it is written to the OS; for bulk loads, which end with [`Store::sync`].
+    /// A crash may lose the commits since the last fsync (never part of one).
+    None,
+}
+
+/// How a store is opened. Every field documents its default.
+///
+/// ```
+/// use quiver_engine::{Durability, Options};
+/// let opts = Options { durability: Durability::None, ..Options::default() };
+/// assert_eq!(opts.segment_size, 64 << 20);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Size at which the active segment is sealed and a new one started. Default 64 MiB.
+    pub segment_size: u64,
+    /// When commits are acknowledged. Default [`Durability::Fsync`].
+    pub durability: Durability,
+    /// Log bytes since the last checkpoint that trigger the next one. Default 64 MiB.
+    pub checkpoint_bytes: u64,
+    /// Time since the last checkpoint after which the next commit triggers one, if anything
+    /// was written. Default 10 minutes.
+    pub checkpoint_interval: Duration,
+    /// Write a checkpoint when the store is closed or dropped. Default true.
+    pub checkpoint_on_close: bool,
+    /// On corruption in the log, keep what precedes it and discard the rest instead of refusing
+    /// to open. Default false: corruption is an error naming the file and offset.
+    pub salvage: bool,
+    /// The I/O layer. Default the operating system's; tests inject faults here.
+    pub io: Arc<dyn FileIo>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            segment_size: 64 << 20,
+            durability: Durability::Fsync,
+            checkpoint_bytes: 64 << 20,
+            checkpoint_interval: Duration::from_secs(600),
+            checkpoint_on_close: true,
+            salvage: false,
+            io: Arc::new(OsIo),
+        }
+    }
+}
+
+pub(crate) struct Writer {
+    pub log: SegmentWriter,
+    pub latest: Arc<State>,
+    pub generation: u64,
+    pub last_checkpoint: Instant,
+    pub poisoned: Option<String>,
+}
+
+struct SyncState {
+    written: u64,
+    synced: u64,
+    leader: bool,
+    failed: Option<String>,
+    pending: VecDeque<Arc<State>>,
+    file: Arc<File>,
+}
+
+pub(crate) struct Inner {
+    pub layout: Layout,
+    pub options: Options,
+    published: ArcSwap<State>,
+    writer: Mutex<Writer>,
+    sync: Mutex<SyncState>,
+    synced: Condvar,
+    pub recovery: RecoveryReport,
+    _lock: File,
+}
+
+/// An open data directory: the storage engine's handle. Cheap to clone; safe to share.
+///
+/// ```
+/// use quiver_engine::{CatalogChange, Store};
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = Store::open(dir.path()).unwrap();
+/// let mut txn = store.write().unwrap();
+/// txn.alter(CatalogChange::AddType { name: "Person".into() }, false).unwrap();
+/// let person = txn.catalog().type_id("Person").unwrap();
+/// let uid = txn.create_node(person, None).unwrap();
+/// txn.commit().unwrap();
+/// assert!(store.snapshot().node(uid).is_some());
+/// ```
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section leaves its data consistent before anything that can panic, so a
+    // poisoned lock still guards valid data.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Store {
+    /// Opens (creating if missing) the database in `dir` with default options.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
+        Store::open_with(dir, Options::default())
+    }
+
+    /// Opens the database in `dir`.
+    pub fn open_with(dir: impl AsRef<Path>, options: Options) -> Result<Store> {
+        let layout = Layout { dir: dir.as_ref().to_path_buf() };
+        let opened = recovery::open(&layout, &options)?;
+        let state = Arc::new(opened.state);
+        let sync = SyncState {
+            written: state.seq,
+            synced: state.seq,
+            leader: false,
+            failed: None,
+            pending: VecDeque::new(),
+            file: opened.writer.file(),
+        };
+        let inner = Inner {
+            layout,
+            published: ArcSwap::new(Arc::clone(&state)),
+            writer: Mutex::new(Writer {
+                log: opened.writer,
+                latest: state,
+                generation: opened.generation,
+                last_checkpoint: Instant::now(),
+                poisoned: None,
+            }),
+            sync: Mutex::new(sync),
+            synced: Condvar::new(),
+            recovery: opened.report,
+            options,
+            _lock: opened.lock,
+        };
+        Ok(Store { inner: Arc::new(inner) })
+    }
+
+    /// A consistent view of every commit acknowledged so far. Cheap: no data is copied.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::new(self.inner.published.load_full())
+    }
+
+    /// Starts the write transaction, waiting for the current one to finish.
+    pub fn write(&self) -> Result<WriteTxn<'_>> {
+        let w = lock(&self.inner.writer);
+        if let Some(cause) = &w.poisoned {
+            return Err(Error::Poisoned { cause: cause.clone() });
+        }
+        Ok(WriteTxn::new(self, w))
+    }
+
+    /// What recovery found when this store was opened.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.inner.recovery
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.layout.dir
+    }
+
+    /// Fsyncs everything written so far (for [`Durability::None`] bulk loads).
+    pub fn sync(&self) -> Result<()> {
+        let w = lock(&self.inner.writer);
+        let seq = w.latest.seq;
+        drop(w);
+        self.wait_durable(seq)
+    }
+
+    /// Writes a checkpoint now.
+    pub fn checkpoint(&self) -> Result<()> {
+        let mut w = lock(&self.inner.writer);
+        self.checkpoint_locked(&mut w)
+    }
+
+    /// Checkpoints (unless disabled) and closes. Dropping the last handle does the same but
+    /// cannot report errors.
+    pub fn close(self) -> Result<()> {
+        if self.inner.options.checkpoint_on_close {
+            let mut w = lock(&self.inner.writer);
+            if w.poisoned.is_none() && w.latest.delta.log_bytes > 0 {
+                self.checkpoint_locked(&mut w)?;
+            }
+        }
+        Ok(())
+    }
+
+    // ---- commit path (called by WriteTxn) ----
+
+    /// Hands a written, applied commit to the durability machinery and waits per the options.
+    pub(crate) fn finish_commit(&self, mut w: MutexGuard<'_, Writer>, state: Arc<State>) -> Result<()> {
+        let seq = state.seq;
+        w.latest = Arc::clone(&state);
+        match self.inner.options.durability {
+            Durability::None => {
+                {
+                    let mut s = lock(&self.inner.sync);
+                    s.written = seq;
+                }
+                self.inner.published.store(state);
+                drop(w);
+            }
+            Durability::Fsync => {
+                {
+                    let mut s = lock(&self.inner.sync);
+                    s.written = seq;
+                    s.pending.push_back(state);
+                }
+                drop(w);
+                self.wait_durable(seq)?;
+            }
+        }
+        self.maybe_checkpoint()
+    }
+
+    /// Waits until commit `seq` is on disk, leading an fsync if nobody is.
+    fn wait_durable(&self, seq: u64) -> Result<()> {
+        let inner = &self.inner;
+        let mut s = lock(&inner.sync);
+        loop {
+            if s.synced >= seq {
+                return Ok(());
+            }
+            if let Some(cause) = &s.failed {
+                return Err(Error::Poisoned { cause: cause.clone() });
+            }
+            if s.leader {
+                s = inner.synced.wait(s).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            s.leader = true;
+            let (target, file) = (s.written, Arc::clone(&s.file));
+            drop(s);
+            let result = inner.options.io.sync(&file);
+            s = lock(&inner.sync);
+            s.leader = false;
+            match result {
+                Ok(()) => {
+                    s.synced = s.synced.max(target);
+                    self.publish_synced(&mut s);
+                }
+                Err(e) => {
+                    let cause = format!("fsync failed: {e}");
+                    s.failed = Some(cause.clone());
+                    s.pending.clear();
+                    inner.synced.notify_all();
+                    drop(s);
+                    lock(&inner.writer).poisoned = Some(cause.clone());
+                    return Err(Error::Poisoned { cause });
+                }
+            }
+            inner.synced.notify_all();
+        }
+    }
+
+    fn publish_synced(&self, s: &mut SyncState) {
+        let mut newest = None;
+        while s.pending.front().is_some_and(|st| st.seq <= s.synced) {
+            newest = s.pending.pop_front();
+        }
+        if let Some(state) = newest {
+            self.inner.published.store(state);
+        }
+    }
+
+    fn maybe_checkpoint(&self) -> Result<()> {
+        let o = &self.inner.options;
+        let due = {
+            let published = self.inner.published.load();
+            published.delta.log_bytes >= o.checkpoint_bytes
+        };
+        let timed = {
+            let w = lock(&self.inner.writer);
+            w.latest.delta.log_bytes > 0 && w.last_checkpoint.elapsed() >= o.checkpoint_interval
+        };
+        if due || timed { self.checkpoint() } else { Ok(()) }
+    }
+
+    /// Starts the next segment and seals the active one (writer lock held; see
+    /// [`segment::roll`]). Any failure here poisons the writer: the log's shape is no longer
+    /// known.
+    pub(crate) fn roll(&self, w: &mut Writer, need: u64) -> Result<()> {
+        let result = self.roll_inner(w, need);
+        if let Err(e) = &result {
+            w.poisoned = Some(format!("starting a new segment failed: {e}"));
+        }
+        result
+    }
+
+    fn roll_inner(&self, w: &mut Writer, need: u64) -> Result<()> {
+        let inner = &self.inner;
+        let seq = w.log.segment.seq + 1;
+        let path = inner.layout.segment(w.generation, seq);
+        let capacity = segment::capacity_for(need, inner.options.segment_size);
+        let sealed = segment::roll(&mut w.log, &path, capacity, &|| inner.layout.sync_dir())?;
+        let mut state = (*w.latest).clone();
+        let mut set: Vec<_> = state.segments.0.clone();
+        if let Some(slot) = set.iter_mut().find(|s| s.seq == sealed.seq) {
+            *slot = sealed;
+        }
+        set.push(Arc::clone(&w.log.segment));
+        state.segments = Arc::new(SegmentSet(set));
+        let state = Arc::new(state);
+        w.latest = Arc::clone(&state);
+        let mut s = lock(&inner.sync);
+        // The seal fsynced everything written to the old segment.
+        s.synced = s.written;
+        s.file = w.log.file();
+        s.pending.clear();
+        inner.published.store(state);
+        inner.synced.notify_all();
+        Ok(())
+    }
+
+    pub(crate) fn checkpoint_locked(&self, w: &mut Writer) -> Result<()> {
+        if let Some(cause) = &w.poisoned {
+            return Err(Error::Poisoned { cause: cause.clone() });
+        }
+        // Everything the checkpoint covers must be durable and published first.
+        self.wait_durable(w.latest.seq)?;
+        self.publish(Arc::clone(&w.latest));
+        let fresh = write_checkpoint(&self.inner.layout, &self.inner.options, w)?;
+        let mut s = lock(&self.inner.sync);
+        s.pending.clear();
+        self.inner.published.store(fresh);
+        Ok(())
+    }
+
+    /// The writer, with everything written made durable and published, for maintenance that
+    /// must see the whole log (compaction, check).
+    pub(crate) fn writer_for_maintenance(&self) -> Result<MutexGuard<'_, Writer>> {
+        let w = lock(&self.inner.writer);
+        if let Some(cause) = &w.poisoned {
+            return Err(Error::Poisoned { cause: cause.clone() });
+        }
+        self.wait_durable(w.latest.seq)?;
+        let mut s = lock(&self.inner.sync);
+        s.pending.clear();
+        self.inner.published.store(Arc::clone(&w.latest));
+        drop(s);
+        Ok(w)
+    }
+
+    /// Points group commit at a new active segment file (after compaction).
+    pub(crate) fn switch_sync_file(&self, file: Arc<File>) {
+        lock(&self.inner.sync).file = file;
+    }
+
+    pub(crate) fn publish(&self, state: Arc<State>) {
+        self.inner.published.store(state);
+    }
+}
+
+/// Writes a checkpoint of the writer's state (which must be durable), maps it, makes it the
+/// writer's state and removes older checkpoints. Returns the new state.
+fn write_checkpoint(layout: &Layout, options: &Options, w: &mut Writer) -> Result<Arc<State>> {
+    let state = Arc::clone(&w.latest);
+    let built = state.build_base();
+    let path = layout.checkpoint(w.generation, state.seq);
+    let tmp = path.with_extension("qidx.tmp");
+    let at = LogPosition { segment: w.log.segment.seq, offset: w.log.end };
+    let io = &*options.io;
+    checkpoint::write(&tmp, &built, state.seq, state.next_uid, at, &state.catalog, io)?;
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+    layout.sync_dir()?;
+    let loaded = checkpoint::load(&path)?;
+    let fresh = Arc::new(state.with_base(Arc::new(loaded.base)));
+    w.latest = Arc::clone(&fresh);
+    w.last_checkpoint = Instant::now();
+    for (seq, old) in layout.list(w.generation)?.checkpoints {
+        if seq != state.seq {
+            // A leftover older checkpoint is harmless: the newest valid one wins on open.
+            let _ = std::fs::remove_file(old);
+        }
+    }
+    Ok(fresh)
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Store::close does this when the caller wants to see errors; here it is best effort,
+        // and skipping it only makes the next open replay more of the log.
+        let w = self.writer.get_mut().unwrap_or_else(|p| p.into_inner());
+        if self.options.checkpoint_on_close
+            && w.poisoned.is_none()
+            && w.latest.delta.log_bytes > 0
+            && w.log.sync().is_ok()
+        {
+            let _ = write_checkpoint(&self.layout, &self.options, w);
+        }
+    }
+}

@@ -1,0 +1,640 @@
+//! The write transaction: validates each step against the catalog and what the transaction
+//! can see, records it as an [`Op`], and on commit writes them as one log record.
+//!
+//! Everything a transaction does reaches the log whole or not at all: steps are buffered
+//! here, the commit appends one frame, and dropping the transaction instead discards them.
+//! Inverse edges (`@hasInverse`) and the single target of a singular edge are kept here, as
+//! explicit steps, so replay needs no knowledge of those rules.
+
+use std::sync::{Arc, MutexGuard};
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::catalog::{Catalog, CatalogChange, EdgeId, IndexSet, PropId, TypeId};
+use crate::error::{Error, Result};
+use crate::index::apply::ValuesAt;
+use crate::index::tokens::eq_key;
+use crate::index::{Direction, State};
+use crate::record::{FRAME_HEADER, LogRecord, MAX_PAYLOAD, Op, UidList, encode_frame};
+use crate::snapshot::Snapshot;
+use crate::store::{Store, Writer};
+use crate::value::Value;
+
+#[derive(Default)]
+struct EdgeChange {
+    added: FxHashSet<u64>,
+    removed: FxHashSet<u64>,
+}
+
+/// What the transaction has changed about edges, built from its ops when first needed.
+#[derive(Default)]
+struct EdgeOverlay {
+    upto: usize,
+    lists: FxHashMap<(EdgeId, Direction, u64), EdgeChange>,
+}
+
+impl EdgeOverlay {
+    fn set(&mut self, edge: EdgeId, src: u64, dst: u64, present: bool) {
+        for (dir, a, b) in [(Direction::Out, src, dst), (Direction::In, dst, src)] {
+            let c = self.lists.entry((edge, dir, a)).or_default();
+            if present {
+                c.removed.remove(&b);
+                c.added.insert(b);
+            } else {
+                c.added.remove(&b);
+                c.removed.insert(b);
+            }
+        }
+    }
+}
+
+/// The one write transaction. Commit with [`WriteTxn::commit`]; drop it to roll back.
+///
+/// ```
+/// use quiver_engine::{CatalogChange, Direction, Store};
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = Store::open(dir.path()).unwrap();
+/// let mut txn = store.write().unwrap();
+/// txn.alter(CatalogChange::AddType { name: "P".into() }, false).unwrap();
+/// txn.alter(CatalogChange::AddEdge { source: 0, name: "knows".into(), target: 0, list: true }, false).unwrap();
+/// let (a, b) = (txn.create_node(0, None).unwrap(), txn.create_node(0, None).unwrap());
+/// txn.add_edge(0, a, b).unwrap();
+/// assert_eq!(txn.neighbors(0, Direction::In, b).unwrap(), vec![a]);
+/// txn.commit().unwrap();
+/// ```
+pub struct WriteTxn<'s> {
+    store: &'s Store,
+    writer: MutexGuard<'s, Writer>,
+    state: Arc<State>,
+    catalog: Catalog,
+    ops: Vec<Op>,
+    values: Vec<u8>,
+    nodes: FxHashMap<u64, Option<TypeId>>,
+    props: FxHashMap<(u64, PropId), Option<Value>>,
+    unique: FxHashMap<(PropId, u64), Vec<u64>>,
+    edges: EdgeOverlay,
+    next_uid: u64,
+}
+
+impl<'s> WriteTxn<'s> {
+    pub(crate) fn new(store: &'s Store, writer: MutexGuard<'s, Writer>) -> Self {
+        let state = Arc::clone(&writer.latest);
+        WriteTxn {
+            store,
+            catalog: (*state.catalog).clone(),
+            next_uid: state.next_uid.max(1),
+            state,
+            writer,
+            ops: Vec::new(),
+            values: Vec::new(),
+            nodes: FxHashMap::default(),
+            props: FxHashMap::default(),
+            unique: FxHashMap::default(),
+            edges: EdgeOverlay::default(),
+        }
+    }
+
+    /// The catalog as this transaction has changed it.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The committed state this transaction started from, as a snapshot.
+    pub fn start_snapshot(&self) -> Snapshot {
+        Snapshot::new(Arc::clone(&self.state))
+    }
+
+    /// Number of steps recorded so far.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Whether nothing has been recorded.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    // ---- reads through the transaction ----
+
+    /// The type of a live node, as the transaction sees it.
+    pub fn node_type(&self, uid: u64) -> Option<TypeId> {
+        match self.nodes.get(&uid) {
+            Some(t) => *t,
+            None => self.state.dense(uid).map(|d| self.state.node_type(d)),
+        }
+        .filter(|&t| self.catalog.node_type(t).is_ok())
+    }
+
+    fn require(&self, uid: u64) -> Result<TypeId> {
+        self.node_type(uid).ok_or(Error::NoSuchNode { uid })
+    }
+
+    /// A property's value, as the transaction sees it.
+    pub fn value(&self, uid: u64, prop: PropId) -> Result<Option<Value>> {
+        if let Some(v) = self.props.get(&(uid, prop)) {
+            return Ok(v.clone());
+        }
+        if self.nodes.contains_key(&uid) {
+            // Created (or deleted) by this transaction: nothing from before applies.
+            return Ok(None);
+        }
+        Ok(match self.state.dense(uid) {
+            Some(d) => Snapshot::new(Arc::clone(&self.state)).value(d, prop)?.map(|v| v.to_value()),
+            None => None,
+        })
+    }
+
+    /// Neighbors (uids, sorted) of a node along `edge`, as the transaction sees them.
+    pub fn neighbors(&mut self, edge: EdgeId, dir: Direction, uid: u64) -> Result<Vec<u64>> {
+        self.sync_overlay();
+        let mut out: Vec<u64> = Vec::new();
+        if !self.nodes.contains_key(&uid)
+            && let Some(d) = self.state.dense(uid)
+        {
+            out.extend(self.state.neighbors(edge, dir, d).iter().map(|&t| self.state.uid(t)));
+        }
+        if let Some(c) = self.edges.lists.get(&(edge, dir, uid)) {
+            out.retain(|u| !c.removed.contains(u));
+            out.extend(c.added.iter().copied());
+        }
+        out.retain(|&u| self.node_type(u).is_some());
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    fn sync_overlay(&mut self) {
+        let ops = &self.ops[self.edges.upto..];
+        for op in ops {
+            match op {
+                Op::AddEdges { edge, src, dsts } => {
+                    for &d in &dsts.0 {
+                        self.edges.set(*edge, *src, d, true);
+                    }
+                }
+                Op::RemoveEdges { edge, src, dsts } => {
+                    for &d in &dsts.0 {
+                        self.edges.set(*edge, *src, d, false);
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.edges.upto = self.ops.len();
+    }
+
+    // ---- catalog ----
+
+    /// Changes the catalog. Adding is always allowed. Dropping or retyping something that holds
+    /// data is refused unless `force`, and then its data goes with it in this transaction.
+    pub fn alter(&mut self, change: CatalogChange, force: bool) -> Result<()> {
+        if matches!(change, CatalogChange::Restore { .. }) {
+            return Err(Error::Catalog("a whole catalog is restored only by compaction".into()));
+        }
+        let holds = match &change {
+            CatalogChange::DropProperty { prop } | CatalogChange::RetypeProperty { prop, .. } => {
+                self.prop_holders(*prop)?.first().map(|_| self.catalog.property_name(*prop))
+            }
+            CatalogChange::DropEdge { edge } => {
+                self.edge_has_data(*edge)?.then(|| self.catalog.edge_name(*edge))
+            }
+            CatalogChange::DropType { ty } => {
+                self.type_has_nodes(*ty)?.then(|| self.catalog.type_name(*ty).to_string())
+            }
+            _ => None,
+        };
+        if let Some(what) = holds
+            && !force
+        {
+            return Err(Error::Catalog(format!("{what} holds data; force the change to drop it")));
+        }
+        let mut next = self.catalog.clone();
+        next.apply(&change)?;
+        match &change {
+            CatalogChange::RetypeProperty { prop, .. } => {
+                for uid in self.prop_holders(*prop)? {
+                    self.remove(uid, *prop)?;
+                }
+            }
+            CatalogChange::SetInverse { a, b } => {
+                let mut mirror = Vec::new();
+                for (from, to) in [(*a, *b), (*b, *a)] {
+                    for src in self.nodes_of(self.catalog.edge(from)?.source)? {
+                        for dst in self.neighbors(from, Direction::Out, src)? {
+                            mirror.push((to, dst, src));
+                        }
+                    }
+                }
+                self.catalog = next;
+                self.ops.push(Op::Catalog(change));
+                for (edge, src, dst) in mirror {
+                    self.raw_edge(edge, src, dst, true);
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        self.catalog = next;
+        self.ops.push(Op::Catalog(change));
+        Ok(())
+    }
+
+    /// Live nodes of a type, as the transaction sees them.
+    fn nodes_of(&self, ty: TypeId) -> Result<Vec<u64>> {
+        let snap = Snapshot::new(Arc::clone(&self.state));
+        let mut out: Vec<u64> = snap
+            .nodes_of_type(ty)
+            .into_iter()
+            .map(|d| snap.uid(d))
+            .filter(|u| !self.nodes.contains_key(u))
+            .collect();
+        out.extend(self.nodes.iter().filter(|(_, t)| **t == Some(ty)).map(|(u, _)| *u));
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    fn prop_holders(&self, prop: PropId) -> Result<Vec<u64>> {
+        let owner = self.catalog.property(prop)?.owner;
+        let mut out = Vec::new();
+        for uid in self.nodes_of(owner)? {
+            if self.value(uid, prop)?.is_some() {
+                out.push(uid);
+            }
+        }
+        Ok(out)
+    }
+
+    fn edge_has_data(&mut self, edge: EdgeId) -> Result<bool> {
+        let source = self.catalog.edge(edge)?.source;
+        for uid in self.nodes_of(source)? {
+            if !self.neighbors(edge, Direction::Out, uid)?.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn type_has_nodes(&self, ty: TypeId) -> Result<bool> {
+        self.catalog.node_type(ty)?;
+        Ok(!self.nodes_of(ty)?.is_empty())
+    }
+
+    // ---- nodes and properties ----
+
+    /// Creates a node of type `ty` with the given uid, or the next free one; returns the uid.
+    pub fn create_node(&mut self, ty: TypeId, uid: Option<u64>) -> Result<u64> {
+        self.catalog.node_type(ty)?;
+        let uid = match uid {
+            Some(0) => return Err(Error::Invalid("uid 0 is reserved".into())),
+            Some(u) => {
+                if self.node_type(u).is_some() {
+                    return Err(Error::NodeExists { uid: u });
+                }
+                u
+            }
+            None => {
+                while self.node_type(self.next_uid).is_some() {
+                    self.next_uid += 1;
+                }
+                self.next_uid
+            }
+        };
+        if uid == u64::MAX {
+            return Err(Error::Invalid("uid 0xffffffffffffffff is reserved".into()));
+        }
+        self.next_uid = self.next_uid.max(uid + 1);
+        self.nodes.insert(uid, Some(ty));
+        self.ops.push(Op::CreateNode { uid, ty });
+        Ok(uid)
+    }
+
+    /// Deletes a node with its properties and every edge to or from it.
+    pub fn delete_node(&mut self, uid: u64) -> Result<()> {
+        let ty = self.require(uid)?;
+        self.sync_overlay();
+        let edges: Vec<(EdgeId, bool, bool)> = self
+            .catalog
+            .edges
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !e.dropped)
+            .map(|(i, e)| (i as EdgeId, e.source == ty, e.target == ty))
+            .collect();
+        for (edge, from, to) in edges {
+            if from {
+                for dst in self.neighbors(edge, Direction::Out, uid)? {
+                    self.edges.set(edge, uid, dst, false);
+                }
+            }
+            if to {
+                for src in self.neighbors(edge, Direction::In, uid)? {
+                    self.edges.set(edge, src, uid, false);
+                }
+            }
+        }
+        let props: Vec<PropId> = self
+            .catalog
+            .properties
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.dropped && p.owner == ty)
+            .map(|(i, _)| i as PropId)
+            .collect();
+        for prop in props {
+            self.forget_unique(uid, prop)?;
+            self.props.insert((uid, prop), None);
+        }
+        self.nodes.insert(uid, None);
+        self.ops.push(Op::DeleteNode { uid });
+        self.edges.upto = self.ops.len();
+        Ok(())
+    }
+
+    fn check_prop(&self, uid: u64, prop: PropId) -> Result<IndexSet> {
+        let ty = self.require(uid)?;
+        let p = self.catalog.property(prop)?;
+        if p.owner != ty {
+            return Err(Error::Invalid(format!(
+                "{} is not a field of node {uid:#x}, which is a {}",
+                self.catalog.property_name(prop),
+                self.catalog.type_name(ty)
+            )));
+        }
+        Ok(p.indexes)
+    }
+
+    /// Holders of `value` in unique property `prop`, as the transaction sees it.
+    fn unique_holders(&self, prop: PropId, value: &Value) -> Result<Vec<u64>> {
+        let snap = Snapshot::new(Arc::clone(&self.state));
+        let committed: Vec<u32> = match self.state.catalog.property(prop) {
+            // A property added by this transaction has no committed values.
+            Err(_) => Vec::new(),
+            Ok(p) if p.indexes.has_equality() => snap.lookup_eq(prop, value)?,
+            // Made unique by this transaction: no index yet, so compare every committed value.
+            Ok(_) => {
+                let mut hits = Vec::new();
+                for (d, _) in self.state.nodes_with(prop) {
+                    if snap.value(d, prop)?.is_some_and(|v| v.eq_value(value)) {
+                        hits.push(d);
+                    }
+                }
+                hits
+            }
+        };
+        let mut out: Vec<u64> = committed
+            .into_iter()
+            .map(|d| snap.uid(d))
+            .filter(|u| !self.props.contains_key(&(*u, prop)) && !self.nodes.contains_key(u))
+            .collect();
+        if let Some(key) = value.as_scalar_view().map(|v| eq_key(&v))
+            && let Some(uids) = self.unique.get(&(prop, key))
+        {
+            for &u in uids {
+                if self.props.get(&(u, prop)).is_some_and(|v| v.as_ref() == Some(value)) {
+                    out.push(u);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn forget_unique(&mut self, uid: u64, prop: PropId) -> Result<()> {
+        if self.catalog.property(prop)?.indexes.contains(IndexSet::UNIQUE)
+            && let Some(old) = self.value(uid, prop)?
+            && let Some(key) = old.as_scalar_view().map(|v| eq_key(&v))
+            && let Some(list) = self.unique.get_mut(&(prop, key))
+        {
+            list.retain(|&u| u != uid);
+        }
+        Ok(())
+    }
+
+    /// Sets a property. A unique (`@id`) property refuses a value another node holds.
+    pub fn set(&mut self, uid: u64, prop: PropId, value: Value) -> Result<()> {
+        let indexes = self.check_prop(uid, prop)?;
+        let p = self.catalog.property(prop)?;
+        if !value.fits(&p.ty, p.list) {
+            return Err(Error::Invalid(format!(
+                "{} holds {}{}{}, not a {} value",
+                self.catalog.property_name(prop),
+                if p.list { "[" } else { "" },
+                p.ty,
+                if p.list { "]" } else { "" },
+                value.kind()
+            )));
+        }
+        if indexes.contains(IndexSet::UNIQUE) {
+            if matches!(value, Value::List(_)) {
+                return Err(Error::Invalid(format!(
+                    "{} is unique and cannot hold a list",
+                    self.catalog.property_name(prop)
+                )));
+            }
+            if let Some(&holder) = self.unique_holders(prop, &value)?.iter().find(|&&u| u != uid) {
+                return Err(Error::UniqueViolation {
+                    property: self.catalog.property_name(prop),
+                    value: value.to_string(),
+                    holder,
+                });
+            }
+            self.forget_unique(uid, prop)?;
+            if let Some(key) = value.as_scalar_view().map(|v| eq_key(&v)) {
+                self.unique.entry((prop, key)).or_default().push(uid);
+            }
+        }
+        let at = self.values.len();
+        value.encode_into(&mut self.values);
+        let len = self.values.len() - at;
+        if self.values.len() as u64 > MAX_PAYLOAD {
+            return Err(Error::RecordTooLarge { bytes: self.values.len() as u64, limit: MAX_PAYLOAD });
+        }
+        self.ops.push(Op::SetProp { uid, prop, at: at as u32, len: len as u32 });
+        self.props.insert((uid, prop), Some(value));
+        Ok(())
+    }
+
+    /// Removes a property's value (nothing happens if it has none).
+    pub fn remove(&mut self, uid: u64, prop: PropId) -> Result<()> {
+        self.check_prop(uid, prop)?;
+        if self.value(uid, prop)?.is_none() {
+            return Ok(());
+        }
+        self.forget_unique(uid, prop)?;
+        self.ops.push(Op::RemoveProp { uid, prop });
+        self.props.insert((uid, prop), None);
+        Ok(())
+    }
+
+    // ---- edges ----
+
+    fn check_edge(&self, edge: EdgeId, src: u64, dst: u64) -> Result<()> {
+        let e = self.catalog.edge(edge)?;
+        let (s, d) = (self.require(src)?, self.require(dst)?);
+        if s != e.source || d != e.target {
+            return Err(Error::Invalid(format!(
+                "{} goes from {} to {}; node {src:#x} is a {} and node {dst:#x} a {}",
+                self.catalog.edge_name(edge),
+                self.catalog.type_name(e.source),
+                self.catalog.type_name(e.target),
+                self.catalog.type_name(s),
+                self.catalog.type_name(d)
+            )));
+        }
+        Ok(())
+    }
+
+    fn raw_edge(&mut self, edge: EdgeId, src: u64, dst: u64, add: bool) {
+        match self.ops.last_mut() {
+            Some(Op::AddEdges { edge: e, src: s, dsts }) if add && *e == edge && *s == src => {
+                dsts.0.push(dst);
+            }
+            Some(Op::RemoveEdges { edge: e, src: s, dsts }) if !add && *e == edge && *s == src => {
+                dsts.0.push(dst);
+            }
+            _ => {
+                let dsts = UidList(vec![dst]);
+                self.ops.push(if add {
+                    Op::AddEdges { edge, src, dsts }
+                } else {
+                    Op::RemoveEdges { edge, src, dsts }
+                });
+            }
+        }
+    }
+
+    /// Adds `src -> dst` along `edge`. A singular edge drops its previous target; an edge with
+    /// an inverse adds `dst -> src` along it too (dropping the inverse's previous target if that
+    /// one is singular).
+    pub fn add_edge(&mut self, edge: EdgeId, src: u64, dst: u64) -> Result<()> {
+        self.check_edge(edge, src, dst)?;
+        let e = self.catalog.edge(edge)?.clone();
+        if !e.list {
+            for old in self.neighbors(edge, Direction::Out, src)? {
+                if old != dst {
+                    self.remove_edge(edge, src, old)?;
+                }
+            }
+        }
+        if let Some(inv) = e.inverse {
+            if !self.catalog.edge(inv)?.list {
+                for old in self.neighbors(inv, Direction::Out, dst)? {
+                    if old != src {
+                        self.remove_edge(inv, dst, old)?;
+                    }
+                }
+            }
+            self.raw_edge(inv, dst, src, true);
+        }
+        self.raw_edge(edge, src, dst, true);
+        Ok(())
+    }
+
+    /// Removes `src -> dst` along `edge` (and its inverse).
+    pub fn remove_edge(&mut self, edge: EdgeId, src: u64, dst: u64) -> Result<()> {
+        self.check_edge(edge, src, dst)?;
+        if let Some(inv) = self.catalog.edge(edge)?.inverse {
+            self.raw_edge(inv, dst, src, false);
+        }
+        self.raw_edge(edge, src, dst, false);
+        Ok(())
+    }
+
+    // ---- end ----
+
+    /// Discards the transaction.
+    pub fn rollback(self) {}
+
+    /// Writes the transaction as one record and waits until it is durable (per the store's
+    /// durability setting). Returns its commit sequence number. An empty transaction writes
+    /// nothing.
+    pub fn commit(mut self) -> Result<u64> {
+        if self.ops.is_empty() {
+            return Ok(self.state.seq);
+        }
+        if let Some(cause) = &self.writer.poisoned {
+            return Err(Error::Poisoned { cause: cause.clone() });
+        }
+        canonicalize(&mut self.ops);
+        let seq = self.state.seq + 1;
+        let ops = std::mem::take(&mut self.ops);
+        let record = LogRecord::Txn { seq, ops };
+        let frame = encode_frame(&record, &self.values)
+            .map_err(|_| Error::RecordTooLarge { bytes: self.values.len() as u64, limit: MAX_PAYLOAD })?;
+        let LogRecord::Txn { ops, .. } = record else { unreachable!("built above") };
+        let mut w = self.writer;
+        if !w.log.fits(frame.len() as u64) {
+            self.store.roll(&mut w, frame.len() as u64)?;
+        }
+        let at = match w.log.append(&frame) {
+            Ok(at) => at,
+            Err(e) => {
+                if !e.cleaned {
+                    w.poisoned = Some(format!("a failed write could not be undone: {}", e.error));
+                }
+                return Err(e.error);
+            }
+        };
+        let mut state = (*w.latest).clone();
+        let ops_len =
+            u32::from_le_bytes(frame[FRAME_HEADER..FRAME_HEADER + 4].try_into().unwrap_or_default());
+        let values = ValuesAt {
+            segment: w.log.segment.seq as u32,
+            offset: at + FRAME_HEADER as u64 + 4 + u64::from(ops_len),
+        };
+        if let Err(why) = state.apply_ops(&ops, Some(values), frame.len() as u64) {
+            // The transaction validated every step, so this is a bug; the record is in the log,
+            // so the only safe course is to stop writing until a reopen replays it.
+            let cause = format!("commit {seq} did not apply: {why}");
+            w.poisoned = Some(cause.clone());
+            return Err(Error::Poisoned { cause });
+        }
+        state.seq = seq;
+        self.store.finish_commit(w, Arc::new(state))?;
+        Ok(seq)
+    }
+}
+
+/// Groups each run of consecutive edge additions (and each run of removals) by (edge, source)
+/// with sorted targets: within a run the order does not matter, and grouping keeps the log
+/// compact (targets are stored as gaps).
+fn canonicalize(ops: &mut Vec<Op>) {
+    let mut out = Vec::with_capacity(ops.len());
+    let mut i = 0;
+    while i < ops.len() {
+        let add = match &ops[i] {
+            Op::AddEdges { .. } => true,
+            Op::RemoveEdges { .. } => false,
+            _ => {
+                out.push(std::mem::replace(&mut ops[i], Op::DeleteNode { uid: 0 }));
+                i += 1;
+                continue;
+            }
+        };
+        let mut run: FxHashMap<(EdgeId, u64), Vec<u64>> = FxHashMap::default();
+        while i < ops.len() {
+            match &mut ops[i] {
+                Op::AddEdges { edge, src, dsts } if add => {
+                    run.entry((*edge, *src)).or_default().append(&mut dsts.0)
+                }
+                Op::RemoveEdges { edge, src, dsts } if !add => {
+                    run.entry((*edge, *src)).or_default().append(&mut dsts.0)
+                }
+                _ => break,
+            }
+            i += 1;
+        }
+        let mut keys: Vec<_> = run.into_iter().collect();
+        keys.sort_unstable_by_key(|(k, _)| *k);
+        for ((edge, src), mut d) in keys {
+            d.sort_unstable();
+            d.dedup();
+            let dsts = UidList(d);
+            out.push(if add {
+                Op::AddEdges { edge, src, dsts }
+            } else {
+                Op::RemoveEdges { edge, src, dsts }
+            });
+        }
+    }
+    *ops = out;
+}
