@@ -484,7 +484,9 @@ impl<'s> WriteTxn<'s> {
     }
 
     fn raw_edge(&mut self, edge: EdgeId, src: u64, dst: u64, add: bool) {
-        match self.ops.last_mut() {
+        // Extend the last op only if the edge overlay has not read it yet.
+        let last = if self.ops.len() > self.edges.upto { self.ops.last_mut() } else { None };
+        match last {
             Some(Op::AddEdges { edge: e, src: s, dsts }) if add && *e == edge && *s == src => {
                 dsts.0.push(dst);
             }

@@ -360,3 +360,18 @@ fn segments_roll_and_replay_across_them() {
     assert_eq!(neighbors(&store, KNOWS, Direction::Out, uids[150]), vec![uids[149]]);
     assert!(store.check().unwrap().is_ok());
 }
+
+#[test]
+fn reads_inside_a_transaction_see_edges_added_between_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_schema(dir.path());
+    let mut txn = store.write().unwrap();
+    let (a, b) = (txn.create_node(PERSON, None).unwrap(), txn.create_node(PERSON, None).unwrap());
+    txn.add_edge(KNOWS, a, a).unwrap();
+    assert_eq!(txn.neighbors(KNOWS, Direction::Out, a).unwrap(), vec![a]);
+    txn.add_edge(KNOWS, a, b).unwrap();
+    assert_eq!(txn.neighbors(KNOWS, Direction::Out, a).unwrap(), vec![a, b]);
+    assert_eq!(txn.neighbors(KNOWS, Direction::In, b).unwrap(), vec![a]);
+    txn.commit().unwrap();
+    assert_eq!(neighbors(&store, KNOWS, Direction::Out, a), vec![a, b]);
+}
