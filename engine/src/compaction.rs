@@ -190,7 +190,7 @@ impl Store {
         w.log = rw.writer;
         w.generation = generation;
         w.latest = Arc::clone(&fresh);
-        self.switch_sync_file(w.log.file());
+        self.switch_sync_file(w.log.file(), w.log.end);
         self.publish(fresh);
         drop(w);
         for stale in layout.list(generation)?.stale {

@@ -32,15 +32,21 @@ impl FileIo for OsIo {
     }
 }
 
-/// Writes all of `buf` at `offset`, looping over short writes.
-pub(crate) fn write_all_at(io: &dyn FileIo, file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+/// Writes all of `buf` at `offset`, looping over short writes. On failure, also says how many
+/// bytes did reach the file.
+pub(crate) fn write_all_at(
+    io: &dyn FileIo,
+    file: &File,
+    buf: &[u8],
+    offset: u64,
+) -> Result<(), (usize, io::Error)> {
     let mut done = 0;
     while done < buf.len() {
         match io.write_at(file, &buf[done..], offset + done as u64) {
-            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "write returned 0 bytes")),
+            Ok(0) => return Err((done, io::Error::new(io::ErrorKind::WriteZero, "write returned 0 bytes"))),
             Ok(n) => done += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err((done, e)),
         }
     }
     Ok(())

@@ -114,7 +114,7 @@ impl Layout {
     pub fn write_file_durably(&self, path: &Path, bytes: &[u8], io: &dyn FileIo) -> Result<()> {
         let err = |e| Error::io(path, e);
         let file = File::create(path).map_err(err)?;
-        write_all_at(io, &file, bytes, 0).map_err(err)?;
+        write_all_at(io, &file, bytes, 0).map_err(|(_, e)| err(e))?;
         io.sync(&file).map_err(err)
     }
 

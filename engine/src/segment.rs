@@ -127,7 +127,7 @@ impl SegmentWriter {
         let file = OpenOptions::new().read(true).write(true).create_new(true).open(path).map_err(err)?;
         let capacity = capacity.max(SEGMENT_HEADER as u64 + SEAL_ROOM * 2);
         file.set_len(capacity).map_err(err)?;
-        write_all_at(&*io, &file, &encode_header(seq), 0).map_err(err)?;
+        write_all_at(&*io, &file, &encode_header(seq), 0).map_err(|(_, e)| err(e))?;
         io.sync(&file).map_err(err)?;
         let map = Map::new(&file, capacity).map_err(err)?;
         let segment = Arc::new(Segment { seq, path: path.into(), map });
@@ -160,13 +160,27 @@ impl SegmentWriter {
     /// fails the error says so and the caller must stop writing.
     pub fn append(&mut self, frame: &[u8]) -> Result<u64, AppendError> {
         let at = self.end;
-        if let Err(e) = write_all_at(&*self.io, &self.file, frame, at) {
-            let zeros = vec![0u8; frame.len()];
-            let cleaned = write_all_at(&*self.io, &self.file, &zeros, at).is_ok();
+        if let Err((written, e)) = write_all_at(&*self.io, &self.file, frame, at) {
+            // Bytes that reached the file must not be read back as a frame later.
+            let cleaned =
+                written == 0 || write_all_at(&*self.io, &self.file, &vec![0u8; written], at).is_ok();
             return Err(AppendError { error: Error::io(&self.segment.path, e), cleaned });
         }
         self.end += frame.len() as u64;
         Ok(at)
+    }
+
+    /// Zeroes everything from `offset` to the current end and moves the end back to `offset`
+    /// (abandoning appended frames that could not be made durable).
+    pub fn wipe_from(&mut self, offset: u64) -> Result<()> {
+        if offset >= self.end || offset < SEGMENT_HEADER as u64 {
+            return Ok(());
+        }
+        let zeros = vec![0u8; (self.end - offset) as usize];
+        write_all_at(&*self.io, &self.file, &zeros, offset)
+            .map_err(|(_, e)| Error::io(&self.segment.path, e))?;
+        self.end = offset;
+        Ok(())
     }
 
     /// The file handle, for fsync by the group-commit leader.

@@ -90,8 +90,14 @@ pub(crate) struct Writer {
 }
 
 struct SyncState {
+    /// Last commit appended.
     written: u64,
+    /// Last commit known durable.
     synced: u64,
+    /// End offset, in the active segment, of what has been appended.
+    written_end: u64,
+    /// End offset, in the active segment, of what is known durable.
+    synced_end: u64,
     leader: bool,
     failed: Option<String>,
     pending: VecDeque<Arc<State>>,
@@ -147,6 +153,8 @@ impl Store {
         let sync = SyncState {
             written: state.seq,
             synced: state.seq,
+            written_end: opened.writer.end,
+            synced_end: opened.writer.end,
             leader: false,
             failed: None,
             pending: VecDeque::new(),
@@ -179,10 +187,16 @@ impl Store {
     /// Starts the write transaction, waiting for the current one to finish.
     pub fn write(&self) -> Result<WriteTxn<'_>> {
         let w = lock(&self.inner.writer);
-        if let Some(cause) = &w.poisoned {
-            return Err(Error::Poisoned { cause: cause.clone() });
-        }
+        self.refuse_if_poisoned(&w)?;
         Ok(WriteTxn::new(self, w))
+    }
+
+    fn refuse_if_poisoned(&self, w: &Writer) -> Result<()> {
+        let cause = w.poisoned.clone().or_else(|| lock(&self.inner.sync).failed.clone());
+        match cause {
+            Some(cause) => Err(Error::Poisoned { cause }),
+            None => Ok(()),
+        }
     }
 
     /// What recovery found when this store was opened.
@@ -200,7 +214,7 @@ impl Store {
         let w = lock(&self.inner.writer);
         let seq = w.latest.seq;
         drop(w);
-        self.wait_durable(seq)
+        self.wait_durable(seq, None)
     }
 
     /// Writes a checkpoint now.
@@ -232,6 +246,7 @@ impl Store {
                 {
                     let mut s = lock(&self.inner.sync);
                     s.written = seq;
+                    s.written_end = w.log.end;
                 }
                 self.inner.published.store(state);
                 drop(w);
@@ -240,17 +255,19 @@ impl Store {
                 {
                     let mut s = lock(&self.inner.sync);
                     s.written = seq;
+                    s.written_end = w.log.end;
                     s.pending.push_back(state);
                 }
                 drop(w);
-                self.wait_durable(seq)?;
+                self.wait_durable(seq, None)?;
             }
         }
         self.maybe_checkpoint()
     }
 
-    /// Waits until commit `seq` is on disk, leading an fsync if nobody is.
-    fn wait_durable(&self, seq: u64) -> Result<()> {
+    /// Waits until commit `seq` is on disk, leading an fsync if nobody is. `held` is the writer
+    /// when the caller holds its lock.
+    fn wait_durable(&self, seq: u64, held: Option<&mut Writer>) -> Result<()> {
         let inner = &self.inner;
         let mut s = lock(&inner.sync);
         loop {
@@ -265,28 +282,40 @@ impl Store {
                 continue;
             }
             s.leader = true;
-            let (target, file) = (s.written, Arc::clone(&s.file));
+            let (target, target_end, file) = (s.written, s.written_end, Arc::clone(&s.file));
             drop(s);
             let result = inner.options.io.sync(&file);
             s = lock(&inner.sync);
             s.leader = false;
-            match result {
-                Ok(()) => {
-                    s.synced = s.synced.max(target);
-                    self.publish_synced(&mut s);
+            if let Err(e) = result {
+                let cause = format!("fsync failed: {e}");
+                s.failed = Some(cause.clone());
+                s.pending.clear();
+                let durable_end = s.synced_end;
+                inner.synced.notify_all();
+                drop(s);
+                // Waiters are told first; then the commits that were not made durable are wiped
+                // from the segment so that a reopen does not resurrect what was refused.
+                match held {
+                    Some(w) => self.abandon_unsynced(w, durable_end, &cause),
+                    None => self.abandon_unsynced(&mut lock(&inner.writer), durable_end, &cause),
                 }
-                Err(e) => {
-                    let cause = format!("fsync failed: {e}");
-                    s.failed = Some(cause.clone());
-                    s.pending.clear();
-                    inner.synced.notify_all();
-                    drop(s);
-                    lock(&inner.writer).poisoned = Some(cause.clone());
-                    return Err(Error::Poisoned { cause });
-                }
+                return Err(Error::Poisoned { cause });
             }
+            s.synced = s.synced.max(target);
+            if Arc::ptr_eq(&file, &s.file) {
+                s.synced_end = s.synced_end.max(target_end);
+            }
+            self.publish_synced(&mut s);
             inner.synced.notify_all();
         }
+    }
+
+    /// After a failed fsync: refuse further commits and zero what was appended after the last
+    /// durable offset (best effort; the writer is poisoned either way).
+    fn abandon_unsynced(&self, w: &mut Writer, durable_end: u64, cause: &str) {
+        w.poisoned = Some(cause.to_string());
+        let _ = w.log.wipe_from(durable_end);
     }
 
     fn publish_synced(&self, s: &mut SyncState) {
@@ -341,6 +370,8 @@ impl Store {
         let mut s = lock(&inner.sync);
         // The seal fsynced everything written to the old segment.
         s.synced = s.written;
+        s.written_end = w.log.end;
+        s.synced_end = w.log.end;
         s.file = w.log.file();
         s.pending.clear();
         inner.published.store(state);
@@ -349,11 +380,10 @@ impl Store {
     }
 
     pub(crate) fn checkpoint_locked(&self, w: &mut Writer) -> Result<()> {
-        if let Some(cause) = &w.poisoned {
-            return Err(Error::Poisoned { cause: cause.clone() });
-        }
+        self.refuse_if_poisoned(w)?;
         // Everything the checkpoint covers must be durable and published first.
-        self.wait_durable(w.latest.seq)?;
+        let seq = w.latest.seq;
+        self.wait_durable(seq, Some(w))?;
         self.publish(Arc::clone(&w.latest));
         let fresh = write_checkpoint(&self.inner.layout, &self.inner.options, w)?;
         let mut s = lock(&self.inner.sync);
@@ -365,11 +395,10 @@ impl Store {
     /// The writer, with everything written made durable and published, for maintenance that
     /// must see the whole log (compaction, check).
     pub(crate) fn writer_for_maintenance(&self) -> Result<MutexGuard<'_, Writer>> {
-        let w = lock(&self.inner.writer);
-        if let Some(cause) = &w.poisoned {
-            return Err(Error::Poisoned { cause: cause.clone() });
-        }
-        self.wait_durable(w.latest.seq)?;
+        let mut w = lock(&self.inner.writer);
+        self.refuse_if_poisoned(&w)?;
+        let seq = w.latest.seq;
+        self.wait_durable(seq, Some(&mut w))?;
         let mut s = lock(&self.inner.sync);
         s.pending.clear();
         self.inner.published.store(Arc::clone(&w.latest));
@@ -377,9 +406,12 @@ impl Store {
         Ok(w)
     }
 
-    /// Points group commit at a new active segment file (after compaction).
-    pub(crate) fn switch_sync_file(&self, file: Arc<File>) {
-        lock(&self.inner.sync).file = file;
+    /// Points group commit at a new active segment file (after compaction), all of it durable.
+    pub(crate) fn switch_sync_file(&self, file: Arc<File>, end: u64) {
+        let mut s = lock(&self.inner.sync);
+        s.file = file;
+        s.written_end = end;
+        s.synced_end = end;
     }
 
     pub(crate) fn publish(&self, state: Arc<State>) {
