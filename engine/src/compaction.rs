@@ -132,7 +132,7 @@ impl Store {
             ops: Vec::new(),
             values: Vec::new(),
         };
-        rw.push(Op::Catalog(CatalogChange::Restore { catalog: Box::new((*old.catalog).clone()) }))?;
+        rw.push(Op::Catalog(Box::new(CatalogChange::Restore { catalog: Box::new((*old.catalog).clone()) })))?;
         rw.flush()?;
         let snap = crate::Snapshot::new(Arc::clone(&old));
         let catalog = Arc::clone(&old.catalog);
@@ -176,11 +176,11 @@ impl Store {
         layout.sync_dir()?;
 
         // Checkpoint the new generation, then switch to it.
-        let built = rw.state.build_base();
         let path = layout.checkpoint(generation, rw.state.seq);
         let at = LogPosition { segment: rw.writer.segment.seq, offset: rw.writer.end };
         let io = &*self.inner.options.io;
-        checkpoint::write(&path, &built, rw.state.seq, rw.state.next_uid, at, &rw.state.catalog, io)?;
+        let st = &rw.state;
+        st.with_full_base(|base| checkpoint::write(&path, base, st.seq, st.next_uid, at, &st.catalog, io))?;
         layout.sync_dir()?;
         let loaded = checkpoint::load(&path)?;
         layout.write_current(generation, io)?;

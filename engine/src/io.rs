@@ -76,12 +76,18 @@ pub enum Fault {
 #[derive(Debug, Default)]
 pub struct FaultyIo {
     armed: Mutex<Option<Fault>>,
+    syncs: std::sync::atomic::AtomicU64,
 }
 
 impl FaultyIo {
     /// Arms `fault` for the next matching call.
     pub fn arm(&self, fault: Fault) {
         *self.lock() = Some(fault);
+    }
+
+    /// Number of fsyncs that reached the operating system.
+    pub fn sync_count(&self) -> u64 {
+        self.syncs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Disarms any fault.
@@ -119,6 +125,8 @@ impl FileIo for FaultyIo {
             *armed = None;
             return Err(io::Error::other("injected fsync failure"));
         }
+        drop(armed);
+        self.syncs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         file.sync_data()
     }
 }

@@ -78,8 +78,8 @@ bincode::impl_borrow_decode!(UidList);
 /// One step of a transaction, in the order it was made.
 #[derive(Clone, Debug, PartialEq, bincode::Encode, bincode::Decode)]
 pub enum Op {
-    /// A catalog change.
-    Catalog(CatalogChange),
+    /// A catalog change (boxed: it is rare and much larger than the other steps).
+    Catalog(Box<CatalogChange>),
     /// A node comes into being.
     CreateNode {
         /// Its uid.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::catalog::{Catalog, EdgeId, PropId, TypeId};
 use crate::error::{Error, Result};
 use crate::index::tokens::{eq_key, keys_of_text};
-use crate::index::{Csr, Dense, Direction, IndexKind, State};
+use crate::index::{Dense, Direction, IndexKind, State};
 use crate::value::{Value, ValueView, order_key};
 
 /// A consistent, immutable view of the database as of one commit. Cheap to take and to clone;
@@ -55,37 +55,54 @@ pub struct IndexStats {
     pub log_bytes_since_checkpoint: u64,
 }
 
-/// One edge type's adjacency in one direction, ready for tight loops.
+/// One edge type's adjacency in one direction, ready for tight loops: the CSR arrays are
+/// resolved once, and the delta is consulted only if this edge type changed since the last
+/// checkpoint.
 ///
 /// ```
-/// # use quiver_engine::{Store, Direction};
-/// # let dir = tempfile::tempdir().unwrap();
-/// # let store = Store::open(dir.path()).unwrap();
-/// // let adj = snapshot.adjacency(knows, Direction::Out);
-/// // for &n in adj.neighbors(node) { ... }
+/// use quiver_engine::{CatalogChange, Direction, Store};
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = Store::open(dir.path()).unwrap();
+/// let mut txn = store.write().unwrap();
+/// txn.alter(CatalogChange::AddType { name: "P".into() }, false).unwrap();
+/// txn.alter(CatalogChange::AddEdge { source: 0, name: "knows".into(), target: 0, list: true }, false).unwrap();
+/// let (a, b) = (txn.create_node(0, None).unwrap(), txn.create_node(0, None).unwrap());
+/// txn.add_edge(0, a, b).unwrap();
+/// txn.commit().unwrap();
+/// let snap = store.snapshot();
+/// let adj = snap.adjacency(0, Direction::Out);
+/// assert_eq!(adj.neighbors(snap.dense(a).unwrap()), &[snap.dense(b).unwrap()]);
 /// ```
 #[derive(Clone, Copy)]
 pub struct AdjacencyView<'a> {
-    state: &'a State,
+    delta: Option<&'a State>,
     edge: EdgeId,
     dir: Direction,
-    csr: Option<&'a Csr>,
-    has_delta: bool,
+    first: Dense,
+    offsets: &'a [u64],
+    targets: &'a [u32],
 }
 
 impl<'a> AdjacencyView<'a> {
     /// Neighbors of `node`, sorted by dense number.
     #[inline]
     pub fn neighbors(&self, node: Dense) -> &'a [u32] {
-        if self.has_delta
-            && let Some(list) = self.state.delta.adjacency.get(&(self.edge, self.dir, node))
+        if let Some(state) = self.delta
+            && let Some(list) = state.delta.adjacency.get(&(self.edge, self.dir, node))
         {
             return list;
         }
-        match self.csr {
-            Some(c) => c.neighbors(node),
-            None => &[],
+        let i = node.wrapping_sub(self.first) as usize;
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.targets.get(a as usize..b as usize).unwrap_or_default(),
+            _ => &[],
         }
+    }
+
+    /// Number of neighbors of `node`.
+    #[inline]
+    pub fn degree(&self, node: Dense) -> usize {
+        self.neighbors(node).len()
     }
 }
 
@@ -165,12 +182,15 @@ impl Snapshot {
 
     /// The adjacency of `edge` in direction `dir`, for loops over many nodes.
     pub fn adjacency(&self, edge: EdgeId, dir: Direction) -> AdjacencyView<'_> {
+        let has_delta = self.state.delta.touched.get(&(edge, dir)).is_some_and(|&n| n > 0);
+        let csr = self.state.base.csr(edge, dir);
         AdjacencyView {
-            state: &self.state,
+            delta: has_delta.then_some(&*self.state),
             edge,
             dir,
-            csr: self.state.base.csr(edge, dir),
-            has_delta: self.state.delta.touched.get(&(edge, dir)).is_some_and(|&n| n > 0),
+            first: csr.map_or(0, |c| c.first),
+            offsets: csr.map_or(&[], |c| &c.offsets),
+            targets: csr.map_or(&[], |c| &c.targets),
         }
     }
 

@@ -423,12 +423,11 @@ impl Store {
 /// writer's state and removes older checkpoints. Returns the new state.
 fn write_checkpoint(layout: &Layout, options: &Options, w: &mut Writer) -> Result<Arc<State>> {
     let state = Arc::clone(&w.latest);
-    let built = state.build_base();
     let path = layout.checkpoint(w.generation, state.seq);
     let tmp = path.with_extension("qidx.tmp");
     let at = LogPosition { segment: w.log.segment.seq, offset: w.log.end };
     let io = &*options.io;
-    checkpoint::write(&tmp, &built, state.seq, state.next_uid, at, &state.catalog, io)?;
+    state.with_full_base(|base| checkpoint::write(&tmp, base, state.seq, state.next_uid, at, &state.catalog, io))?;
     std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
     layout.sync_dir()?;
     let loaded = checkpoint::load(&path)?;

@@ -14,11 +14,37 @@ use crate::catalog::{Catalog, CatalogChange, EdgeId, IndexSet, PropId, TypeId};
 use crate::error::{Error, Result};
 use crate::index::apply::ValuesAt;
 use crate::index::tokens::eq_key;
-use crate::index::{Direction, State};
+use crate::index::{Direction, IndexKind, State};
 use crate::record::{FRAME_HEADER, LogRecord, MAX_PAYLOAD, Op, UidList, encode_frame};
 use crate::snapshot::Snapshot;
 use crate::store::{Store, Writer};
 use crate::value::Value;
+
+/// Nodes that took a unique value's key in this transaction (almost always one: a second
+/// holder of the same key means a hash collision between different values).
+#[derive(Default)]
+struct Holders {
+    first: Option<u64>,
+    more: Vec<u64>,
+}
+
+impl Holders {
+    fn push(&mut self, uid: u64) {
+        if self.first.is_none() { self.first = Some(uid) } else { self.more.push(uid) }
+    }
+
+    fn remove(&mut self, uid: u64) {
+        if self.first == Some(uid) {
+            self.first = self.more.pop();
+        } else {
+            self.more.retain(|&u| u != uid);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        self.first.into_iter().chain(self.more.iter().copied())
+    }
+}
 
 #[derive(Default)]
 struct EdgeChange {
@@ -71,7 +97,7 @@ pub struct WriteTxn<'s> {
     values: Vec<u8>,
     nodes: FxHashMap<u64, Option<TypeId>>,
     props: FxHashMap<(u64, PropId), Option<Value>>,
-    unique: FxHashMap<(PropId, u64), Vec<u64>>,
+    unique: FxHashMap<(PropId, u64), Holders>,
     edges: EdgeOverlay,
     next_uid: u64,
 }
@@ -226,7 +252,7 @@ impl<'s> WriteTxn<'s> {
                     }
                 }
                 self.catalog = next;
-                self.ops.push(Op::Catalog(change));
+                self.ops.push(Op::Catalog(Box::new(change)));
                 for (edge, src, dst) in mirror {
                     self.raw_edge(edge, src, dst, true);
                 }
@@ -235,7 +261,7 @@ impl<'s> WriteTxn<'s> {
             _ => {}
         }
         self.catalog = next;
-        self.ops.push(Op::Catalog(change));
+        self.ops.push(Op::Catalog(Box::new(change)));
         Ok(())
     }
 
@@ -365,11 +391,19 @@ impl<'s> WriteTxn<'s> {
 
     /// Holders of `value` in unique property `prop`, as the transaction sees it.
     fn unique_holders(&self, prop: PropId, value: &Value) -> Result<Vec<u64>> {
+        let Some(view) = value.as_scalar_view() else { return Ok(Vec::new()) };
+        let key = eq_key(&view);
         let snap = Snapshot::new(Arc::clone(&self.state));
         let committed: Vec<u32> = match self.state.catalog.property(prop) {
             // A property added by this transaction has no committed values.
             Err(_) => Vec::new(),
-            Ok(p) if p.indexes.has_equality() => snap.lookup_eq(prop, value)?,
+            Ok(p) if p.indexes.has_equality() => {
+                if self.state.postings(prop, IndexKind::Eq, key, key).is_empty() {
+                    Vec::new()
+                } else {
+                    snap.lookup_eq(prop, value)?
+                }
+            }
             // Made unique by this transaction: no index yet, so compare every committed value.
             Ok(_) => {
                 let mut hits = Vec::new();
@@ -386,10 +420,8 @@ impl<'s> WriteTxn<'s> {
             .map(|d| snap.uid(d))
             .filter(|u| !self.props.contains_key(&(*u, prop)) && !self.nodes.contains_key(u))
             .collect();
-        if let Some(key) = value.as_scalar_view().map(|v| eq_key(&v))
-            && let Some(uids) = self.unique.get(&(prop, key))
-        {
-            for &u in uids {
+        if let Some(holders) = self.unique.get(&(prop, key)) {
+            for u in holders.iter() {
                 if self.props.get(&(u, prop)).is_some_and(|v| v.as_ref() == Some(value)) {
                     out.push(u);
                 }
@@ -402,9 +434,9 @@ impl<'s> WriteTxn<'s> {
         if self.catalog.property(prop)?.indexes.contains(IndexSet::UNIQUE)
             && let Some(old) = self.value(uid, prop)?
             && let Some(key) = old.as_scalar_view().map(|v| eq_key(&v))
-            && let Some(list) = self.unique.get_mut(&(prop, key))
+            && let Some(holders) = self.unique.get_mut(&(prop, key))
         {
-            list.retain(|&u| u != uid);
+            holders.remove(uid);
         }
         Ok(())
     }
@@ -509,15 +541,18 @@ impl<'s> WriteTxn<'s> {
     /// one is singular).
     pub fn add_edge(&mut self, edge: EdgeId, src: u64, dst: u64) -> Result<()> {
         self.check_edge(edge, src, dst)?;
-        let e = self.catalog.edge(edge)?.clone();
-        if !e.list {
+        let (list, inverse) = {
+            let e = self.catalog.edge(edge)?;
+            (e.list, e.inverse)
+        };
+        if !list {
             for old in self.neighbors(edge, Direction::Out, src)? {
                 if old != dst {
                     self.remove_edge(edge, src, old)?;
                 }
             }
         }
-        if let Some(inv) = e.inverse {
+        if let Some(inv) = inverse {
             if !self.catalog.edge(inv)?.list {
                 for old in self.neighbors(inv, Direction::Out, dst)? {
                     if old != src {
@@ -612,31 +647,44 @@ fn canonicalize(ops: &mut Vec<Op>) {
                 continue;
             }
         };
-        let mut run: FxHashMap<(EdgeId, u64), Vec<u64>> = FxHashMap::default();
-        while i < ops.len() {
-            match &mut ops[i] {
-                Op::AddEdges { edge, src, dsts } if add => {
-                    run.entry((*edge, *src)).or_default().append(&mut dsts.0)
-                }
-                Op::RemoveEdges { edge, src, dsts } if !add => {
-                    run.entry((*edge, *src)).or_default().append(&mut dsts.0)
-                }
-                _ => break,
-            }
+        let start = i;
+        while i < ops.len() && matches!((&ops[i], add), (Op::AddEdges { .. }, true) | (Op::RemoveEdges { .. }, false)) {
             i += 1;
         }
-        let mut keys: Vec<_> = run.into_iter().collect();
+        let run = &mut ops[start..i];
+        if is_canonical(run) {
+            // Already grouped and sorted (a bulk load in source order): keep as is.
+            out.extend(run.iter_mut().map(|op| std::mem::replace(op, Op::DeleteNode { uid: 0 })));
+            continue;
+        }
+        let mut grouped: FxHashMap<(EdgeId, u64), Vec<u64>> = FxHashMap::default();
+        for op in run.iter_mut() {
+            if let Op::AddEdges { edge, src, dsts } | Op::RemoveEdges { edge, src, dsts } = op {
+                grouped.entry((*edge, *src)).or_default().append(&mut dsts.0);
+            }
+        }
+        let mut keys: Vec<_> = grouped.into_iter().collect();
         keys.sort_unstable_by_key(|(k, _)| *k);
         for ((edge, src), mut d) in keys {
             d.sort_unstable();
             d.dedup();
             let dsts = UidList(d);
-            out.push(if add {
-                Op::AddEdges { edge, src, dsts }
-            } else {
-                Op::RemoveEdges { edge, src, dsts }
-            });
+            out.push(if add { Op::AddEdges { edge, src, dsts } } else { Op::RemoveEdges { edge, src, dsts } });
         }
     }
     *ops = out;
+}
+
+/// Whether a run of edge ops has strictly increasing (edge, source) keys and strictly
+/// increasing targets in each.
+fn is_canonical(run: &[Op]) -> bool {
+    let mut prev: Option<(EdgeId, u64)> = None;
+    for op in run {
+        let (Op::AddEdges { edge, src, dsts } | Op::RemoveEdges { edge, src, dsts }) = op else { return false };
+        if prev.is_some_and(|p| p >= (*edge, *src)) || dsts.0.windows(2).any(|w| w[0] >= w[1]) {
+            return false;
+        }
+        prev = Some((*edge, *src));
+    }
+    true
 }

@@ -119,3 +119,31 @@ fn a_failed_fsync_fails_every_commit_it_covered() {
     let store = open(dir.path(), &io);
     assert_eq!(names(&store), seen, "reopen shows exactly the acknowledged commits");
 }
+
+#[test]
+fn concurrent_commits_share_fsyncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let io = Arc::new(FaultyIo::default());
+    let store = open(dir.path(), &io);
+    let before = io.sync_count();
+    let threads = 8;
+    let per_thread = 40;
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..per_thread {
+                    add(&store, &format!("t{t} i{i}")).unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let commits = threads * per_thread;
+    let syncs = io.sync_count() - before;
+    assert_eq!(names(&store).len(), commits as usize);
+    assert!(syncs < commits, "{commits} commits took {syncs} fsyncs: none were shared");
+    assert!(syncs > 0);
+}

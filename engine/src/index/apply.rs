@@ -88,6 +88,10 @@ impl State {
     /// Applies one record's operations. `values` locates its values area (needed when the
     /// record sets properties); `frame_len` counts toward the checkpoint threshold.
     pub fn apply_ops(&mut self, ops: &[Op], values: Option<ValuesAt>, frame_len: u64) -> Result<(), String> {
+        if let Some(rebuilt) = self.try_apply_bulk(ops, values, frame_len)? {
+            *self = rebuilt;
+            return Ok(());
+        }
         let mut work = Work::default();
         for op in ops {
             self.apply_op(op, values, &mut work)?;

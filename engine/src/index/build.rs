@@ -1,103 +1,316 @@
-//! Folding a state's delta into a fresh base: renumbering nodes by type and uid, and laying
-//! adjacency, values and postings out as sorted arrays. Checkpoints write what this builds.
+//! Building a base: everything a state holds (plus, for a bulk record, that record's nodes,
+//! values and edges) laid out as sorted arrays with an empty delta. Checkpoints write what
+//! this builds; large bulk records are applied through it rather than through the delta.
+//!
+//! Nodes are renumbered by (type, uid); adjacency is built per edge type with a counting sort
+//! (degrees, prefix sums, scatter), so the cost is linear in nodes and edges.
 
 use std::sync::Arc;
 
-use crate::catalog::{EdgeId, PropId};
-use crate::index::{Base, Csr, Dense, Direction, IndexKind, Postings, PropColumn, State};
+use rustc_hash::FxHashMap;
+
+use crate::catalog::{Catalog, CatalogChange, EdgeId, PropId, TypeId};
+use crate::index::apply::ValuesAt;
+use crate::index::tokens::keys_of_value;
+use crate::index::{Base, Csr, Dense, Direction, IndexKind, Postings, PropColumn, State, ValueRef};
+use crate::record::Op;
+use crate::value::ValueView;
 
 const DEAD: u32 = u32::MAX;
 
+/// Records with at least this many node creations and edge additions are applied by
+/// rebuilding the base, when they are also large next to what the state already holds.
+const BULK_MIN_WORK: usize = 100_000;
+
+/// Uid -> new dense number: a table when uids are dense enough, else a hash map.
+enum UidLookup {
+    Table { min: u64, dense: Vec<u32> },
+    Map(FxHashMap<u64, u32>),
+}
+
+impl UidLookup {
+    fn new(uids: &[u64]) -> UidLookup {
+        let (min, max) = match (uids.iter().min(), uids.iter().max()) {
+            (Some(&a), Some(&b)) => (a, b),
+            _ => return UidLookup::Map(FxHashMap::default()),
+        };
+        if max - min < 4 * uids.len() as u64 + 1024 {
+            let mut dense = vec![DEAD; (max - min + 1) as usize];
+            for (d, &u) in uids.iter().enumerate() {
+                dense[(u - min) as usize] = d as u32;
+            }
+            UidLookup::Table { min, dense }
+        } else {
+            UidLookup::Map(uids.iter().enumerate().map(|(d, &u)| (u, d as u32)).collect())
+        }
+    }
+
+    #[inline]
+    fn get(&self, uid: u64) -> Option<u32> {
+        match self {
+            UidLookup::Table { min, dense } => {
+                uid.checked_sub(*min).and_then(|i| dense.get(i as usize)).copied().filter(|&d| d != DEAD)
+            }
+            UidLookup::Map(m) => m.get(&uid).copied(),
+        }
+    }
+}
+
+/// Builds one CSR over `range` from (node, neighbor) pairs: each list sorted, duplicates dropped.
+fn csr(range: (u32, u32), pairs: &[(u32, u32)], flip: bool) -> Csr {
+    let (first, end) = range;
+    let n = (end - first) as usize;
+    let mut offsets = vec![0u64; n + 1];
+    for &(a, b) in pairs {
+        let node = if flip { b } else { a };
+        offsets[(node - first) as usize + 1] += 1;
+    }
+    for i in 0..n {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut fill = offsets.clone();
+    let mut targets = vec![0u32; pairs.len()];
+    for &(a, b) in pairs {
+        let (node, nbr) = if flip { (b, a) } else { (a, b) };
+        let slot = &mut fill[(node - first) as usize];
+        targets[*slot as usize] = nbr;
+        *slot += 1;
+    }
+    // Sort each list and squeeze out duplicates in place.
+    let mut write = 0usize;
+    let mut start = 0usize;
+    for i in 0..n {
+        let end = offsets[i + 1] as usize;
+        let list = &mut targets[start..end];
+        list.sort_unstable();
+        let mut prev = None;
+        for j in start..end {
+            let t = targets[j];
+            if prev != Some(t) {
+                targets[write] = t;
+                write += 1;
+                prev = Some(t);
+            }
+        }
+        start = end;
+        offsets[i + 1] = write as u64;
+    }
+    targets.truncate(write);
+    Csr { first, offsets: offsets.into(), targets: targets.into() }
+}
+
 impl State {
-    /// Builds a base holding everything this state holds, with an empty delta.
+    /// Calls `f` with a base holding everything this state holds: the state's own base when its
+    /// delta is empty (just checkpointed, or after a bulk record), else a freshly built one.
+    pub fn with_full_base<R>(&self, f: impl FnOnce(&Base) -> R) -> R {
+        if self.delta.is_empty() { f(&self.base) } else { f(&self.build_base()) }
+    }
+
+    /// Builds a base holding everything this state holds.
     pub fn build_base(&self) -> Base {
-        let catalog = &self.catalog;
+        // Without extra operations nothing can fail: every uid comes from the state itself.
+        self.rebuild(&self.catalog, &[], None).unwrap_or_default()
+    }
+
+    /// Applies a large record of only additions (catalog additions, new nodes, values, edges)
+    /// by rebuilding the base; `None` when the record does not qualify.
+    pub fn try_apply_bulk(&self, ops: &[Op], values: Option<ValuesAt>, frame_len: u64) -> Result<Option<State>, String> {
+        let mut work = 0usize;
+        for op in ops {
+            match op {
+                Op::Catalog(change)
+                    if matches!(
+                        **change,
+                        CatalogChange::AddType { .. }
+                            | CatalogChange::AddProperty { .. }
+                            | CatalogChange::AddEdge { .. }
+                            | CatalogChange::SetSource { .. }
+                    ) => {}
+                Op::SetProp { .. } => {}
+                Op::CreateNode { .. } => work += 1,
+                Op::AddEdges { dsts, .. } => work += dsts.0.len(),
+                _ => return Ok(None),
+            }
+        }
+        let held = self.dense_len() as usize + self.base.adjacency.iter().map(|p| p[0].targets.len()).sum::<usize>();
+        if work < BULK_MIN_WORK || work < held / 2 {
+            return Ok(None);
+        }
+        let mut catalog = (*self.catalog).clone();
+        for op in ops {
+            if let Op::Catalog(change) = op {
+                catalog.apply(change).map_err(|e| e.to_string())?;
+            }
+        }
+        let base = self.rebuild(&catalog, ops, values)?;
+        let next_uid = ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::CreateNode { uid, .. } => Some(uid.saturating_add(1)),
+                _ => None,
+            })
+            .fold(self.next_uid, u64::max);
+        let mut state = State {
+            seq: self.seq,
+            catalog: Arc::new(catalog),
+            base: Arc::new(base),
+            delta: Default::default(),
+            segments: Arc::clone(&self.segments),
+            next_uid,
+        };
+        state.delta.log_bytes = self.delta.log_bytes + frame_len;
+        Ok(Some(state))
+    }
+
+    /// This state's live data plus `extra` (creations, values, edge additions), as a base laid
+    /// out for `catalog`.
+    fn rebuild(&self, catalog: &Catalog, extra: &[Op], values: Option<ValuesAt>) -> Result<Base, String> {
         let old_len = self.dense_len();
-        let mut live: Vec<(u32, u64, Dense)> =
+        let mut rows: Vec<(TypeId, u64, Dense)> =
             (0..old_len).filter(|&d| self.is_live(d)).map(|d| (self.node_type(d), self.uid(d), d)).collect();
-        live.sort_unstable();
+        for op in extra {
+            if let Op::CreateNode { uid, ty } = op {
+                if self.dense(*uid).is_some() {
+                    return Err(format!("node {uid:#x} already exists"));
+                }
+                catalog.node_type(*ty).map_err(|e| e.to_string())?;
+                rows.push((*ty, *uid, DEAD));
+            }
+        }
+        rows.sort_unstable();
+        if rows.windows(2).any(|w| w[0].1 == w[1].1) {
+            return Err("a node is created twice".into());
+        }
         let mut renumber = vec![DEAD; old_len as usize];
-        let mut uids = Vec::with_capacity(live.len());
-        let mut types = Vec::with_capacity(live.len());
         let mut ranges = vec![(0u32, 0u32); catalog.types.len()];
-        for (new, &(ty, uid, old)) in live.iter().enumerate() {
-            renumber[old as usize] = new as u32;
-            uids.push(uid);
-            types.push(ty);
+        for (new, &(ty, _, old)) in rows.iter().enumerate() {
+            if old != DEAD {
+                renumber[old as usize] = new as u32;
+            }
             let r = &mut ranges[ty as usize];
             if r.0 == r.1 {
                 *r = (new as u32, new as u32);
             }
             r.1 = new as u32 + 1;
         }
-        let mut by_uid: Vec<(u64, u32)> = uids.iter().enumerate().map(|(i, &u)| (u, i as u32)).collect();
-        by_uid.sort_unstable();
+        let uids: Vec<u64> = rows.iter().map(|r| r.1).collect();
+        let types: Vec<u32> = rows.iter().map(|r| r.0).collect();
+        drop(rows);
+        let lookup = if extra.is_empty() { UidLookup::Map(FxHashMap::default()) } else { UidLookup::new(&uids) };
+        let resolve = |uid: u64| lookup.get(uid).ok_or_else(|| format!("node {uid:#x} does not exist"));
 
-        let mut adjacency = vec![[Csr::default(), Csr::default()]; catalog.edges.len()];
-        for (e, edge) in catalog.edges.iter().enumerate() {
-            if edge.dropped {
-                continue;
-            }
-            for dir in [Direction::Out, Direction::In] {
-                let ty = if dir == Direction::Out { edge.source } else { edge.target };
-                let (first, end) = ranges[ty as usize];
-                let mut offsets = Vec::with_capacity((end - first) as usize + 1);
-                let mut targets = Vec::new();
-                offsets.push(0u64);
-                for new in first..end {
-                    let old = live[new as usize].2;
-                    let start = targets.len();
-                    targets.extend(
-                        self.neighbors(e as EdgeId, dir, old)
-                            .iter()
-                            .map(|&t| renumber[t as usize])
-                            .filter(|&t| t != DEAD),
-                    );
-                    targets[start..].sort_unstable();
-                    offsets.push(targets.len() as u64);
-                }
-                adjacency[e][dir as usize] = Csr { first, offsets: offsets.into(), targets: targets.into() };
+        // Values: what the state holds, then the record's, later ones winning.
+        let mut sets: Vec<Vec<(u32, u32, ValueRef)>> = vec![Vec::new(); catalog.properties.len()];
+        for (i, op) in extra.iter().enumerate() {
+            if let Op::SetProp { uid, prop, at, len } = op {
+                let v = values.ok_or("a property is set by a record without values")?;
+                let r = ValueRef { segment: v.segment, offset: v.offset + u64::from(*at), len: *len };
+                let slot = sets.get_mut(*prop as usize).ok_or("unknown property")?;
+                slot.push((resolve(*uid)?, i as u32 + 1, r));
             }
         }
-
         let mut props = vec![PropColumn::default(); catalog.properties.len()];
         let mut postings = rustc_hash::FxHashMap::default();
         for (p, prop) in catalog.properties.iter().enumerate() {
             if prop.dropped {
                 continue;
             }
-            let p = p as PropId;
-            let mut values: Vec<(u32, _)> = self
-                .nodes_with(p)
-                .into_iter()
-                .map(|(n, r)| (renumber[n as usize], r))
-                .filter(|&(n, _)| n != DEAD)
-                .collect();
-            values.sort_unstable_by_key(|&(n, _)| n);
-            props[p as usize] = PropColumn {
-                nodes: values.iter().map(|&(n, _)| n).collect::<Vec<_>>().into(),
-                refs: values.iter().map(|&(_, r)| r).collect::<Vec<_>>().into(),
-            };
+            let mut vals = std::mem::take(&mut sets[p]);
+            if self.catalog.property(p as PropId).is_ok() {
+                vals.extend(
+                    self.nodes_with(p as PropId)
+                        .into_iter()
+                        .map(|(n, r)| (renumber[n as usize], 0, r))
+                        .filter(|&(n, _, _)| n != DEAD),
+                );
+            }
+            vals.sort_unstable_by_key(|&(n, i, _)| (n, i));
+            vals.dedup_by(|later, earlier| {
+                // `dedup_by` passes the later element first: keep the later write.
+                if later.0 == earlier.0 {
+                    *earlier = *later;
+                    true
+                } else {
+                    false
+                }
+            });
             for kind in IndexKind::for_set(prop.indexes) {
-                let mut entries: Vec<(u64, u32)> = self
-                    .postings(p, kind, 0, u64::MAX)
-                    .into_iter()
-                    .map(|(k, n)| (k, renumber.get(n as usize).copied().unwrap_or(DEAD)))
-                    .filter(|&(_, n)| n != DEAD)
-                    .collect();
+                let mut entries: Vec<(u64, u32)> = Vec::new();
+                for &(n, _, r) in &vals {
+                    let bytes = self.value_bytes(r).ok_or("value outside its segment")?;
+                    let v = ValueView::decode(bytes).map_err(|e| format!("bad value: {}", e.0))?;
+                    entries.extend(keys_of_value(kind, &v).into_iter().map(|k| (k, n)));
+                }
                 entries.sort_unstable();
                 entries.dedup();
                 postings.insert(
-                    (p, kind),
+                    (p as PropId, kind),
                     Postings {
                         keys: entries.iter().map(|e| e.0).collect::<Vec<_>>().into(),
                         nodes: entries.iter().map(|e| e.1).collect::<Vec<_>>().into(),
                     },
                 );
             }
+            props[p] = PropColumn {
+                nodes: vals.iter().map(|v| v.0).collect::<Vec<_>>().into(),
+                refs: vals.iter().map(|v| v.2).collect::<Vec<_>>().into(),
+            };
         }
 
-        Base {
+        // Edges: the state's out-lists plus the record's additions, per edge type.
+        let mut pairs: Vec<Vec<(u32, u32)>> = vec![Vec::new(); catalog.edges.len()];
+        for op in extra {
+            if let Op::AddEdges { edge, src, dsts } = op {
+                let s = resolve(*src)?;
+                let list = pairs.get_mut(*edge as usize).ok_or("unknown edge type")?;
+                for &d in &dsts.0 {
+                    list.push((s, resolve(d)?));
+                }
+            }
+        }
+        let mut adjacency = vec![[Csr::default(), Csr::default()]; catalog.edges.len()];
+        for (e, edge) in catalog.edges.iter().enumerate() {
+            if edge.dropped {
+                continue;
+            }
+            let mut list = std::mem::take(&mut pairs[e]);
+            if self.catalog.edge(e as EdgeId).is_ok() {
+                let old_source = self.catalog.edges[e].source;
+                let base_types: &[u32] = &self.base.types;
+                let start = base_types.partition_point(|&t| t < old_source) as u32;
+                let end = base_types.partition_point(|&t| t <= old_source) as u32;
+                let delta_nodes = (self.base.len()..old_len).filter(|&d| self.node_type(d) == old_source);
+                for d in (start..end).chain(delta_nodes) {
+                    let s = renumber[d as usize];
+                    if s == DEAD {
+                        continue;
+                    }
+                    for &t in self.neighbors(e as EdgeId, Direction::Out, d) {
+                        let t = renumber[t as usize];
+                        if t != DEAD {
+                            list.push((s, t));
+                        }
+                    }
+                }
+            }
+            let in_source = |n: u32, ty: TypeId| ranges.get(ty as usize).is_some_and(|r| (r.0..r.1).contains(&n));
+            if let Some(&(s, t)) = list.iter().find(|&&(s, t)| !in_source(s, edge.source) || !in_source(t, edge.target)) {
+                return Err(format!(
+                    "edge {} from {:#x} to {:#x} does not fit its types",
+                    catalog.edge_name(e as EdgeId),
+                    uids[s as usize],
+                    uids[t as usize]
+                ));
+            }
+            adjacency[e] = [
+                csr(ranges[edge.source as usize], &list, false),
+                csr(ranges[edge.target as usize], &list, true),
+            ];
+        }
+
+        let mut by_uid: Vec<(u64, u32)> = uids.iter().enumerate().map(|(i, &u)| (u, i as u32)).collect();
+        by_uid.sort_unstable();
+        Ok(Base {
             uids: uids.into(),
             types: types.into(),
             sorted_uids: by_uid.iter().map(|e| e.0).collect::<Vec<_>>().into(),
@@ -105,7 +318,7 @@ impl State {
             adjacency,
             props,
             postings,
-        }
+        })
     }
 
     /// This state with its delta folded into `base` (which must have been built from it).

@@ -237,6 +237,17 @@ pub struct Delta {
     pub log_bytes: u64,
 }
 
+impl Delta {
+    /// Whether nothing changed since the base (the log-byte counter aside).
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+            && self.deleted.is_empty()
+            && self.adjacency.is_empty()
+            && self.props.is_empty()
+            && self.postings.is_empty()
+    }
+}
+
 /// The log segments a state's values point into, sorted by sequence number.
 #[derive(Debug, Clone, Default)]
 pub struct SegmentSet(pub Vec<Arc<Segment>>);

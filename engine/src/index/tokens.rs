@@ -9,44 +9,50 @@ use crate::value::{ValueView, order_key};
 
 /// Stable 64-bit hash of bytes.
 pub fn stable_hash(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    StableHasher::new().write(bytes).finish()
+}
+
+/// FNV-1a over the bytes written, finished with the SplitMix64 mixer.
+struct StableHasher(u64);
+
+impl StableHasher {
+    fn new() -> Self {
+        StableHasher(0xcbf2_9ce4_8422_2325)
     }
-    h ^= h >> 30;
-    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h ^= h >> 27;
-    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^ (h >> 31)
+
+    fn write(mut self, bytes: &[u8]) -> Self {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self
+    }
+
+    fn finish(self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 30;
+        h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h ^= h >> 27;
+        h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+        h ^ (h >> 31)
+    }
 }
 
 /// The equality key of a scalar: a hash of its kind and canonical bytes (`-0.0` files as `0.0`).
 pub fn eq_key(v: &ValueView<'_>) -> u64 {
-    let mut buf = Vec::with_capacity(16);
+    let h = StableHasher::new();
     match *v {
-        ValueView::String(s) => {
-            buf.push(1);
-            buf.extend_from_slice(s.as_bytes());
-        }
-        ValueView::Int(i) => {
-            buf.push(2);
-            buf.extend_from_slice(&i.to_le_bytes());
-        }
+        ValueView::String(s) => h.write(&[1]).write(s.as_bytes()),
+        ValueView::Int(i) => h.write(&[2]).write(&i.to_le_bytes()),
         ValueView::Float(x) => {
-            buf.push(3);
             let x = if x == 0.0 { 0.0 } else { x };
-            buf.extend_from_slice(&x.to_bits().to_le_bytes());
+            h.write(&[3]).write(&x.to_bits().to_le_bytes())
         }
-        ValueView::Boolean(b) => buf.extend_from_slice(&[4, u8::from(b)]),
-        ValueView::DateTime(t) => {
-            buf.push(5);
-            buf.extend_from_slice(&t.secs.to_le_bytes());
-            buf.extend_from_slice(&t.nanos.to_le_bytes());
-        }
-        ValueView::List(_) => buf.push(6),
+        ValueView::Boolean(b) => h.write(&[4, u8::from(b)]),
+        ValueView::DateTime(t) => h.write(&[5]).write(&t.secs.to_le_bytes()).write(&t.nanos.to_le_bytes()),
+        ValueView::List(_) => h.write(&[6]),
     }
-    stable_hash(&buf)
+    .finish()
 }
 
 /// English words too common to index for full-text search.
