@@ -54,8 +54,11 @@ fn bulk_load(dir: &std::path::Path, g: &Graph) -> (Duration, String) {
         txn.set(u64::from(v) + 1, 0, Value::Int(i64::from(v))).unwrap();
     }
     let nodes = start.elapsed();
-    for &(u, v) in &g.edges {
-        txn.add_edge(0, u64::from(u) + 1, u64::from(v) + 1).unwrap();
+    let mut targets = Vec::new();
+    for run in g.edges.chunk_by(|a, b| a.0 == b.0) {
+        targets.clear();
+        targets.extend(run.iter().map(|&(_, v)| u64::from(v) + 1));
+        txn.add_edges(0, u64::from(run[0].0) + 1, &targets).unwrap();
     }
     let edges = start.elapsed();
     txn.commit().unwrap();

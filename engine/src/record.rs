@@ -159,7 +159,8 @@ pub enum LogRecord {
 
 /// Encodes a frame (header and payload) for `record` with its values area.
 pub fn encode_frame(record: &LogRecord, values: &[u8]) -> Result<Vec<u8>, EncodeError> {
-    let mut out = vec![0u8; FRAME_HEADER + 4];
+    let mut out = Vec::with_capacity(FRAME_HEADER + 4 + size_hint(record) + values.len());
+    out.resize(FRAME_HEADER + 4, 0);
     bincode::encode_into_std_write(record, &mut out, CONFIG)?;
     let ops_len = (out.len() - FRAME_HEADER - 4) as u32;
     out[FRAME_HEADER..FRAME_HEADER + 4].copy_from_slice(&ops_len.to_le_bytes());
@@ -174,6 +175,22 @@ pub fn encode_frame(record: &LogRecord, values: &[u8]) -> Result<Vec<u8>, Encode
     let header_crc = crc32fast::hash(&out[0..8]);
     out[8..12].copy_from_slice(&header_crc.to_le_bytes());
     Ok(out)
+}
+
+/// An upper estimate of a record's encoded size, so that the frame buffer is allocated once.
+fn size_hint(record: &LogRecord) -> usize {
+    let ops = match record {
+        LogRecord::Txn { ops, .. } | LogRecord::Rewrite { ops, .. } => ops,
+        LogRecord::Seal { .. } => return 16,
+    };
+    16 + ops
+        .iter()
+        .map(|op| match op {
+            Op::AddEdges { dsts, .. } | Op::RemoveEdges { dsts, .. } => 24 + 9 * dsts.0.len(),
+            Op::Catalog(_) => 256,
+            _ => 32,
+        })
+        .sum::<usize>()
 }
 
 /// A payload split into its record and the offset of its values area within the payload.

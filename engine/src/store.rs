@@ -427,7 +427,9 @@ fn write_checkpoint(layout: &Layout, options: &Options, w: &mut Writer) -> Resul
     let tmp = path.with_extension("qidx.tmp");
     let at = LogPosition { segment: w.log.segment.seq, offset: w.log.end };
     let io = &*options.io;
-    state.with_full_base(|base| checkpoint::write(&tmp, base, state.seq, state.next_uid, at, &state.catalog, io))?;
+    state.with_full_base(|base| {
+        checkpoint::write(&tmp, base, state.seq, state.next_uid, at, &state.catalog, io)
+    })?;
     std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
     layout.sync_dir()?;
     let loaded = checkpoint::load(&path)?;

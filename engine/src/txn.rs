@@ -566,6 +566,29 @@ impl<'s> WriteTxn<'s> {
         Ok(())
     }
 
+    /// Adds `src -> d` along `edge` for every `d` in `dsts`: [`WriteTxn::add_edge`] for many
+    /// targets, checking the source once (what importers use).
+    pub fn add_edges(&mut self, edge: EdgeId, src: u64, dsts: &[u64]) -> Result<()> {
+        let e = self.catalog.edge(edge)?;
+        let (source, target, simple) = (e.source, e.target, e.list && e.inverse.is_none());
+        if !simple {
+            return dsts.iter().try_for_each(|&d| self.add_edge(edge, src, d));
+        }
+        // Check everything first: a refused call changes nothing.
+        if self.require(src)? != source {
+            return self.check_edge(edge, src, dsts.first().copied().unwrap_or(src));
+        }
+        for &dst in dsts {
+            if self.require(dst)? != target {
+                return self.check_edge(edge, src, dst);
+            }
+        }
+        for &dst in dsts {
+            self.raw_edge(edge, src, dst, true);
+        }
+        Ok(())
+    }
+
     /// Removes `src -> dst` along `edge` (and its inverse).
     pub fn remove_edge(&mut self, edge: EdgeId, src: u64, dst: u64) -> Result<()> {
         self.check_edge(edge, src, dst)?;
@@ -648,7 +671,9 @@ fn canonicalize(ops: &mut Vec<Op>) {
             }
         };
         let start = i;
-        while i < ops.len() && matches!((&ops[i], add), (Op::AddEdges { .. }, true) | (Op::RemoveEdges { .. }, false)) {
+        while i < ops.len()
+            && matches!((&ops[i], add), (Op::AddEdges { .. }, true) | (Op::RemoveEdges { .. }, false))
+        {
             i += 1;
         }
         let run = &mut ops[start..i];
@@ -669,7 +694,11 @@ fn canonicalize(ops: &mut Vec<Op>) {
             d.sort_unstable();
             d.dedup();
             let dsts = UidList(d);
-            out.push(if add { Op::AddEdges { edge, src, dsts } } else { Op::RemoveEdges { edge, src, dsts } });
+            out.push(if add {
+                Op::AddEdges { edge, src, dsts }
+            } else {
+                Op::RemoveEdges { edge, src, dsts }
+            });
         }
     }
     *ops = out;
@@ -680,7 +709,9 @@ fn canonicalize(ops: &mut Vec<Op>) {
 fn is_canonical(run: &[Op]) -> bool {
     let mut prev: Option<(EdgeId, u64)> = None;
     for op in run {
-        let (Op::AddEdges { edge, src, dsts } | Op::RemoveEdges { edge, src, dsts }) = op else { return false };
+        let (Op::AddEdges { edge, src, dsts } | Op::RemoveEdges { edge, src, dsts }) = op else {
+            return false;
+        };
         if prev.is_some_and(|p| p >= (*edge, *src)) || dsts.0.windows(2).any(|w| w[0] >= w[1]) {
             return false;
         }

@@ -375,3 +375,28 @@ fn reads_inside_a_transaction_see_edges_added_between_them() {
     txn.commit().unwrap();
     assert_eq!(neighbors(&store, KNOWS, Direction::Out, a), vec![a, b]);
 }
+
+#[test]
+fn add_edges_checks_like_add_edge() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_schema(dir.path());
+    let mut txn = store.write().unwrap();
+    let p: Vec<u64> = (0..4).map(|_| txn.create_node(PERSON, None).unwrap()).collect();
+    let o = txn.create_node(ORG, None).unwrap();
+    txn.add_edges(KNOWS, p[0], &[p[1], p[2], p[1]]).unwrap();
+    let err = txn.add_edges(KNOWS, p[0], &[p[3], o]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "Person.knows goes from Person to Person; node {:#x} is a Person and node {o:#x} a Org",
+            p[0]
+        )
+    );
+    assert!(matches!(txn.add_edges(KNOWS, 4242, &[p[1]]), Err(Error::NoSuchNode { uid: 4242 })));
+    // Edges with an inverse go through add_edge, inverse included.
+    txn.add_edges(STAFF, o, &[p[0], p[1]]).unwrap();
+    assert_eq!(txn.neighbors(ORG_OF, Direction::Out, p[1]).unwrap(), vec![o]);
+    txn.commit().unwrap();
+    // A refused call changes nothing: p[3] was not added.
+    assert_eq!(neighbors(&store, KNOWS, Direction::Out, p[0]), vec![p[1], p[2]]);
+}

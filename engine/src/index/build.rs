@@ -56,47 +56,67 @@ impl UidLookup {
     }
 }
 
-/// Builds one CSR over `range` from (node, neighbor) pairs: each list sorted, duplicates dropped.
-fn csr(range: (u32, u32), pairs: &[(u32, u32)], flip: bool) -> Csr {
-    let (first, end) = range;
-    let n = (end - first) as usize;
-    let mut offsets = vec![0u64; n + 1];
-    for &(a, b) in pairs {
-        let node = if flip { b } else { a };
-        offsets[(node - first) as usize + 1] += 1;
+/// Builds one CSR over a dense range in two passes over the same pairs: count degrees, then
+/// place neighbors; each list is then sorted and its duplicates squeezed out.
+struct CsrBuilder {
+    first: u32,
+    offsets: Vec<u64>,
+    fill: Vec<u64>,
+    targets: Vec<u32>,
+}
+
+impl CsrBuilder {
+    fn new((first, end): (u32, u32)) -> Self {
+        CsrBuilder {
+            first,
+            offsets: vec![0; (end - first) as usize + 1],
+            fill: Vec::new(),
+            targets: Vec::new(),
+        }
     }
-    for i in 0..n {
-        offsets[i + 1] += offsets[i];
+
+    #[inline]
+    fn count(&mut self, node: u32) {
+        self.offsets[(node - self.first) as usize + 1] += 1;
     }
-    let mut fill = offsets.clone();
-    let mut targets = vec![0u32; pairs.len()];
-    for &(a, b) in pairs {
-        let (node, nbr) = if flip { (b, a) } else { (a, b) };
-        let slot = &mut fill[(node - first) as usize];
-        targets[*slot as usize] = nbr;
+
+    fn allocate(&mut self) {
+        for i in 1..self.offsets.len() {
+            self.offsets[i] += self.offsets[i - 1];
+        }
+        self.fill = self.offsets.clone();
+        self.targets = vec![0; *self.offsets.last().unwrap_or(&0) as usize];
+    }
+
+    #[inline]
+    fn place(&mut self, node: u32, nbr: u32) {
+        let slot = &mut self.fill[(node - self.first) as usize];
+        self.targets[*slot as usize] = nbr;
         *slot += 1;
     }
-    // Sort each list and squeeze out duplicates in place.
-    let mut write = 0usize;
-    let mut start = 0usize;
-    for i in 0..n {
-        let end = offsets[i + 1] as usize;
-        let list = &mut targets[start..end];
-        list.sort_unstable();
-        let mut prev = None;
-        for j in start..end {
-            let t = targets[j];
-            if prev != Some(t) {
-                targets[write] = t;
-                write += 1;
-                prev = Some(t);
+
+    fn finish(mut self) -> Csr {
+        let mut write = 0usize;
+        let mut start = 0usize;
+        for i in 1..self.offsets.len() {
+            let end = self.offsets[i] as usize;
+            self.targets[start..end].sort_unstable();
+            let mut prev = None;
+            for j in start..end {
+                let t = self.targets[j];
+                if prev != Some(t) {
+                    self.targets[write] = t;
+                    write += 1;
+                    prev = Some(t);
+                }
             }
+            start = end;
+            self.offsets[i] = write as u64;
         }
-        start = end;
-        offsets[i + 1] = write as u64;
+        self.targets.truncate(write);
+        self.targets.shrink_to_fit();
+        Csr { first: self.first, offsets: self.offsets.into(), targets: self.targets.into() }
     }
-    targets.truncate(write);
-    Csr { first, offsets: offsets.into(), targets: targets.into() }
 }
 
 impl State {
@@ -114,7 +134,12 @@ impl State {
 
     /// Applies a large record of only additions (catalog additions, new nodes, values, edges)
     /// by rebuilding the base; `None` when the record does not qualify.
-    pub fn try_apply_bulk(&self, ops: &[Op], values: Option<ValuesAt>, frame_len: u64) -> Result<Option<State>, String> {
+    pub fn try_apply_bulk(
+        &self,
+        ops: &[Op],
+        values: Option<ValuesAt>,
+        frame_len: u64,
+    ) -> Result<Option<State>, String> {
         let mut work = 0usize;
         for op in ops {
             match op {
@@ -132,7 +157,8 @@ impl State {
                 _ => return Ok(None),
             }
         }
-        let held = self.dense_len() as usize + self.base.adjacency.iter().map(|p| p[0].targets.len()).sum::<usize>();
+        let held =
+            self.dense_len() as usize + self.base.adjacency.iter().map(|p| p[0].targets.len()).sum::<usize>();
         if work < BULK_MIN_WORK || work < held / 2 {
             return Ok(None);
         }
@@ -196,7 +222,8 @@ impl State {
         let uids: Vec<u64> = rows.iter().map(|r| r.1).collect();
         let types: Vec<u32> = rows.iter().map(|r| r.0).collect();
         drop(rows);
-        let lookup = if extra.is_empty() { UidLookup::Map(FxHashMap::default()) } else { UidLookup::new(&uids) };
+        let lookup =
+            if extra.is_empty() { UidLookup::Map(FxHashMap::default()) } else { UidLookup::new(&uids) };
         let resolve = |uid: u64| lookup.get(uid).ok_or_else(|| format!("node {uid:#x} does not exist"));
 
         // Values: what the state holds, then the record's, later ones winning.
@@ -257,55 +284,71 @@ impl State {
             };
         }
 
-        // Edges: the state's out-lists plus the record's additions, per edge type.
-        let mut pairs: Vec<Vec<(u32, u32)>> = vec![Vec::new(); catalog.edges.len()];
-        for op in extra {
-            if let Op::AddEdges { edge, src, dsts } = op {
-                let s = resolve(*src)?;
-                let list = pairs.get_mut(*edge as usize).ok_or("unknown edge type")?;
-                for &d in &dsts.0 {
-                    list.push((s, resolve(d)?));
-                }
-            }
-        }
+        // Edges: the state's out-lists plus the record's additions, per edge type, visited
+        // twice (count, then place) so that no list of pairs is materialized.
         let mut adjacency = vec![[Csr::default(), Csr::default()]; catalog.edges.len()];
         for (e, edge) in catalog.edges.iter().enumerate() {
             if edge.dropped {
                 continue;
             }
-            let mut list = std::mem::take(&mut pairs[e]);
-            if self.catalog.edge(e as EdgeId).is_ok() {
-                let old_source = self.catalog.edges[e].source;
-                let base_types: &[u32] = &self.base.types;
-                let start = base_types.partition_point(|&t| t < old_source) as u32;
-                let end = base_types.partition_point(|&t| t <= old_source) as u32;
-                let delta_nodes = (self.base.len()..old_len).filter(|&d| self.node_type(d) == old_source);
-                for d in (start..end).chain(delta_nodes) {
-                    let s = renumber[d as usize];
-                    if s == DEAD {
-                        continue;
-                    }
-                    for &t in self.neighbors(e as EdgeId, Direction::Out, d) {
-                        let t = renumber[t as usize];
-                        if t != DEAD {
-                            list.push((s, t));
+            let e = e as EdgeId;
+            let old_nodes: Vec<Dense> = match self.catalog.edge(e) {
+                Ok(old) => {
+                    let base_types: &[u32] = &self.base.types;
+                    let start = base_types.partition_point(|&t| t < old.source) as u32;
+                    let end = base_types.partition_point(|&t| t <= old.source) as u32;
+                    let delta_nodes = (self.base.len()..old_len).filter(|&d| self.node_type(d) == old.source);
+                    (start..end).chain(delta_nodes).filter(|&d| renumber[d as usize] != DEAD).collect()
+                }
+                Err(_) => Vec::new(),
+            };
+            let visit = |f: &mut dyn FnMut(u32, u32)| -> Result<(), String> {
+                for op in extra {
+                    if let Op::AddEdges { edge, src, dsts } = op
+                        && *edge == e
+                    {
+                        let s = resolve(*src)?;
+                        for &d in &dsts.0 {
+                            f(s, resolve(d)?);
                         }
                     }
                 }
-            }
-            let in_source = |n: u32, ty: TypeId| ranges.get(ty as usize).is_some_and(|r| (r.0..r.1).contains(&n));
-            if let Some(&(s, t)) = list.iter().find(|&&(s, t)| !in_source(s, edge.source) || !in_source(t, edge.target)) {
+                for &d in &old_nodes {
+                    for &t in self.neighbors(e, Direction::Out, d) {
+                        let t = renumber[t as usize];
+                        if t != DEAD {
+                            f(renumber[d as usize], t);
+                        }
+                    }
+                }
+                Ok(())
+            };
+            let (rs, rt) = (ranges[edge.source as usize], ranges[edge.target as usize]);
+            let (mut out, mut inn) = (CsrBuilder::new(rs), CsrBuilder::new(rt));
+            let mut misfit = None;
+            visit(&mut |s, t| {
+                if (rs.0..rs.1).contains(&s) && (rt.0..rt.1).contains(&t) {
+                    out.count(s);
+                    inn.count(t);
+                } else if misfit.is_none() {
+                    misfit = Some((s, t));
+                }
+            })?;
+            if let Some((s, t)) = misfit {
                 return Err(format!(
                     "edge {} from {:#x} to {:#x} does not fit its types",
-                    catalog.edge_name(e as EdgeId),
+                    catalog.edge_name(e),
                     uids[s as usize],
                     uids[t as usize]
                 ));
             }
-            adjacency[e] = [
-                csr(ranges[edge.source as usize], &list, false),
-                csr(ranges[edge.target as usize], &list, true),
-            ];
+            out.allocate();
+            inn.allocate();
+            visit(&mut |s, t| {
+                out.place(s, t);
+                inn.place(t, s);
+            })?;
+            adjacency[e as usize] = [out.finish(), inn.finish()];
         }
 
         let mut by_uid: Vec<(u64, u32)> = uids.iter().enumerate().map(|(i, &u)| (u, i as u32)).collect();
