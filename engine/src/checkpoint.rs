@@ -42,7 +42,6 @@ const TRAILER: usize = 24;
 #[derive(Debug, Clone, Copy, PartialEq, bincode::Encode, bincode::Decode)]
 enum Section {
     Uids,
-    Types,
     SortedUids,
     SortedDense,
     AdjOffsets { edge: EdgeId, dir: u8, first: u32 },
@@ -73,6 +72,7 @@ pub struct LogPosition {
 #[derive(Debug, Clone, bincode::Encode, bincode::Decode)]
 struct Meta {
     seq: u64,
+    type_ranges: Vec<(u32, u32)>,
     next_uid: u64,
     replay_from: LogPosition,
     catalog: Catalog,
@@ -138,7 +138,6 @@ pub fn write(
     let cast = bytemuck::cast_slice::<u64, u8>;
     let cast32 = bytemuck::cast_slice::<u32, u8>;
     w.put(Section::Uids, cast(&b.uids), b.uids.len()).map_err(err)?;
-    w.put(Section::Types, cast32(&b.types), b.types.len()).map_err(err)?;
     w.put(Section::SortedUids, cast(&b.sorted_uids), b.sorted_uids.len()).map_err(err)?;
     w.put(Section::SortedDense, cast32(&b.sorted_dense), b.sorted_dense.len()).map_err(err)?;
     for (e, pair) in b.adjacency.iter().enumerate() {
@@ -171,7 +170,14 @@ pub fn write(
         w.put(Section::PostNodes { prop, kind: k }, cast32(&p.nodes), p.nodes.len()).map_err(err)?;
     }
     let sections = std::mem::take(&mut w.entries);
-    let meta = Meta { seq, next_uid, replay_from, catalog: catalog.clone(), sections };
+    let meta = Meta {
+        seq,
+        type_ranges: b.type_ranges.clone(),
+        next_uid,
+        replay_from,
+        catalog: catalog.clone(),
+        sections,
+    };
     let dir = bincode::encode_to_vec(&meta, CONFIG)
         .map_err(|e| Error::Invalid(format!("cannot encode checkpoint directory: {e}")))?;
     let dir_at = w.pos;
@@ -233,6 +239,7 @@ pub fn load(path: &Path) -> Result<Loaded> {
         .map_err(|e| corrupt(dir_at, &format!("directory does not decode: {e}")))?;
 
     let mut base = Base {
+        type_ranges: meta.type_ranges.clone(),
         adjacency: vec![[Csr::default(), Csr::default()]; meta.catalog.edges.len()],
         props: vec![PropColumn::default(); meta.catalog.properties.len()],
         ..Base::default()
@@ -280,7 +287,6 @@ pub fn load(path: &Path) -> Result<Loaded> {
         };
         match e.section {
             Section::Uids => base.uids = c64()?,
-            Section::Types => base.types = c32()?,
             Section::SortedUids => base.sorted_uids = c64()?,
             Section::SortedDense => base.sorted_dense = c32()?,
             Section::AdjOffsets { edge, dir, first } => {
@@ -322,8 +328,25 @@ pub fn load(path: &Path) -> Result<Loaded> {
 /// Structural checks that make every later read in bounds.
 fn validate(b: &Base) -> std::result::Result<(), &'static str> {
     let n = b.uids.len();
-    if b.types.len() != n || b.sorted_uids.len() != n || b.sorted_dense.len() != n {
+    if b.sorted_uids.len() != b.sorted_dense.len() || !(b.sorted_uids.is_empty() || b.sorted_uids.len() == n)
+    {
         return Err("node arrays differ in length");
+    }
+    if b.sorted_uids.is_empty() && b.uids.windows(2).any(|w| w[0] >= w[1]) {
+        return Err("node uids unsorted without a lookup array");
+    }
+    let mut next = 0u32;
+    for &(a, e) in &b.type_ranges {
+        if a == e {
+            continue;
+        }
+        if a != next || e < a {
+            return Err("type ranges do not tile the node table");
+        }
+        next = e;
+    }
+    if next as usize != n {
+        return Err("type ranges do not cover the node table");
     }
     if b.sorted_dense.iter().any(|&d| d as usize >= n) {
         return Err("node lookup points past the node table");

@@ -28,7 +28,9 @@
 //! borrow it straight from the memory map.
 
 use bincode::config::{Configuration, LittleEndian, Varint};
+use bincode::de::read::Reader;
 use bincode::de::{Decode, Decoder};
+use bincode::enc::write::Writer;
 use bincode::enc::{Encode, Encoder};
 use bincode::error::{DecodeError, EncodeError};
 
@@ -44,31 +46,58 @@ pub const MAX_PAYLOAD: u64 = u32::MAX as u64;
 pub const CONFIG: Configuration<LittleEndian, Varint, bincode::config::Limit<4_294_967_296>> =
     bincode::config::standard().with_little_endian().with_variable_int_encoding().with_limit();
 
-/// A sorted list of uids, stored as the first uid and the gaps after it.
+/// A sorted list of uids, stored as its count, then the byte length and bytes of the first uid
+/// and the gaps after it, each as LEB128 (7 bits a byte): a gap under 2^21 takes 3 bytes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UidList(pub Vec<u64>);
 
 impl Encode for UidList {
     fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
-        (self.0.len() as u64).encode(e)?;
+        let mut bytes = Vec::with_capacity(self.0.len() * 3);
         let mut prev = 0u64;
         for &uid in &self.0 {
-            uid.wrapping_sub(prev).encode(e)?;
+            let mut gap = uid.wrapping_sub(prev);
             prev = uid;
+            while gap >= 0x80 {
+                bytes.push((gap as u8) | 0x80);
+                gap >>= 7;
+            }
+            bytes.push(gap as u8);
         }
-        Ok(())
+        (self.0.len() as u64).encode(e)?;
+        (bytes.len() as u64).encode(e)?;
+        e.writer().write(&bytes)
     }
 }
 
 impl<C> Decode<C> for UidList {
     fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
+        let count = u64::decode(d)? as usize;
         let len = u64::decode(d)? as usize;
-        d.claim_container_read::<u64>(len)?;
-        let mut out = Vec::with_capacity(len);
-        let mut prev = 0u64;
-        for _ in 0..len {
-            prev = prev.wrapping_add(u64::decode(d)?);
-            out.push(prev);
+        // Every uid takes at least one byte, so a count above the byte length is a lie.
+        if count > len {
+            return Err(DecodeError::Other("uid list count exceeds its bytes"));
+        }
+        d.claim_bytes_read(len)?;
+        let mut bytes = vec![0u8; len];
+        d.reader().read(&mut bytes)?;
+        let mut out = Vec::with_capacity(count);
+        let (mut prev, mut gap, mut shift) = (0u64, 0u64, 0u32);
+        for &b in &bytes {
+            if shift >= 64 {
+                return Err(DecodeError::Other("uid gap longer than 64 bits"));
+            }
+            gap |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                prev = prev.wrapping_add(gap);
+                out.push(prev);
+                (gap, shift) = (0, 0);
+            } else {
+                shift += 7;
+            }
+        }
+        if shift != 0 || out.len() != count {
+            return Err(DecodeError::Other("uid list does not match its count"));
         }
         Ok(UidList(out))
     }
@@ -303,7 +332,7 @@ mod tests {
     }
 
     const GOLDEN: &str =
-        "2000000098e043d0c66ac51018000000000703012a00032a01000405002a0301fb2b01fc4410010001416461";
+        "1e0000008cd8d5ec720ef57d16000000000703012a00032a01000405002a030601ab02c4a00401416461";
 
     #[test]
     fn torn_and_corrupt_frames_are_told_apart() {
@@ -334,6 +363,23 @@ mod tests {
         let mut flipped = seg.clone();
         flipped[2] ^= 0x80;
         assert_eq!(read_frame(&flipped, 0), FrameRead::Corrupt("frame header checksum mismatch"));
+    }
+
+    #[test]
+    fn uid_lists_round_trip_and_reject_lies() {
+        for list in [vec![], vec![0], vec![1, 2, 3], vec![5, 127, 128, 16_511, u64::MAX]] {
+            let bytes = bincode::encode_to_vec(UidList(list.clone()), CONFIG).unwrap();
+            let (back, used): (UidList, _) = bincode::decode_from_slice(&bytes, CONFIG).unwrap();
+            assert_eq!((back.0, used), (list, bytes.len()));
+        }
+        // count 2, 1 byte: more uids than bytes.
+        assert!(bincode::decode_from_slice::<UidList, _>(&[2, 1, 5], CONFIG).is_err());
+        // count 1, 1 byte with the continuation bit set: truncated.
+        assert!(bincode::decode_from_slice::<UidList, _>(&[1, 1, 0x85], CONFIG).is_err());
+        // count 1, 2 bytes: two uids present.
+        assert!(bincode::decode_from_slice::<UidList, _>(&[1, 2, 5, 6], CONFIG).is_err());
+        // A claimed length past the end of the input.
+        assert!(bincode::decode_from_slice::<UidList, _>(&[1, 200, 5], CONFIG).is_err());
     }
 
     #[test]

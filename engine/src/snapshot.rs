@@ -155,11 +155,9 @@ impl Snapshot {
     pub fn nodes_of_type(&self, ty: TypeId) -> Vec<Dense> {
         let s = &self.state;
         let mut out: Vec<Dense> = Vec::new();
-        let base_types: &[u32] = &s.base.types;
         // Base nodes of one type are contiguous and sorted by uid.
-        let start = base_types.partition_point(|&t| t < ty);
-        let end = base_types.partition_point(|&t| t <= ty);
-        out.extend((start as u32..end as u32).filter(|&d| s.is_live(d)));
+        let (start, end) = s.base.type_range(ty);
+        out.extend((start..end).filter(|&d| s.is_live(d)));
         let b = s.base.len();
         let extra_start = out.len();
         for (i, n) in s.delta.nodes.iter().enumerate() {

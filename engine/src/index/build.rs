@@ -220,7 +220,6 @@ impl State {
             r.1 = new as u32 + 1;
         }
         let uids: Vec<u64> = rows.iter().map(|r| r.1).collect();
-        let types: Vec<u32> = rows.iter().map(|r| r.0).collect();
         drop(rows);
         let lookup =
             if extra.is_empty() { UidLookup::Map(FxHashMap::default()) } else { UidLookup::new(&uids) };
@@ -294,9 +293,7 @@ impl State {
             let e = e as EdgeId;
             let old_nodes: Vec<Dense> = match self.catalog.edge(e) {
                 Ok(old) => {
-                    let base_types: &[u32] = &self.base.types;
-                    let start = base_types.partition_point(|&t| t < old.source) as u32;
-                    let end = base_types.partition_point(|&t| t <= old.source) as u32;
+                    let (start, end) = self.base.type_range(old.source);
                     let delta_nodes = (self.base.len()..old_len).filter(|&d| self.node_type(d) == old.source);
                     (start..end).chain(delta_nodes).filter(|&d| renumber[d as usize] != DEAD).collect()
                 }
@@ -351,11 +348,14 @@ impl State {
             adjacency[e as usize] = [out.finish(), inn.finish()];
         }
 
-        let mut by_uid: Vec<(u64, u32)> = uids.iter().enumerate().map(|(i, &u)| (u, i as u32)).collect();
-        by_uid.sort_unstable();
+        let mut by_uid: Vec<(u64, u32)> = Vec::new();
+        if uids.windows(2).any(|w| w[0] > w[1]) {
+            by_uid = uids.iter().enumerate().map(|(i, &u)| (u, i as u32)).collect();
+            by_uid.sort_unstable();
+        }
         Ok(Base {
             uids: uids.into(),
-            types: types.into(),
+            type_ranges: ranges,
             sorted_uids: by_uid.iter().map(|e| e.0).collect::<Vec<_>>().into(),
             sorted_dense: by_uid.iter().map(|e| e.1).collect::<Vec<_>>().into(),
             adjacency,

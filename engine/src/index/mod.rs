@@ -149,9 +149,10 @@ impl Postings {
 pub struct Base {
     /// Uid of each dense number.
     pub uids: Column<u64>,
-    /// Type of each dense number.
-    pub types: Column<u32>,
-    /// Uids sorted, for lookup by uid.
+    /// Per type id, its dense range `[start, end)` (nodes are numbered by type, then uid).
+    pub type_ranges: Vec<(u32, u32)>,
+    /// Uids sorted, for lookup by uid; empty when `uids` itself is sorted (no two types
+    /// interleave in uid space), which is then searched directly.
     pub sorted_uids: Column<u64>,
     /// Dense number of each entry of `sorted_uids`.
     pub sorted_dense: Column<u32>,
@@ -171,8 +172,22 @@ impl Base {
 
     /// The base's dense number for `uid`.
     pub fn dense(&self, uid: u64) -> Option<Dense> {
+        if self.sorted_uids.is_empty() {
+            let uids: &[u64] = &self.uids;
+            return uids.binary_search(&uid).ok().map(|i| i as Dense);
+        }
         let sorted: &[u64] = &self.sorted_uids;
         sorted.binary_search(&uid).ok().map(|i| self.sorted_dense[i])
+    }
+
+    /// The type of a base node.
+    pub fn type_of(&self, d: Dense) -> TypeId {
+        self.type_ranges.iter().position(|&(a, b)| (a..b).contains(&d)).map_or(TypeId::MAX, |t| t as TypeId)
+    }
+
+    /// The dense range of a type's nodes.
+    pub fn type_range(&self, ty: TypeId) -> (u32, u32) {
+        self.type_ranges.get(ty as usize).copied().unwrap_or((0, 0))
     }
 
     /// The CSR of `edge` in direction `dir`, if the base has one.
@@ -284,7 +299,7 @@ impl State {
             return (n.alive && !self.type_dropped(n.ty)).then_some(d);
         }
         let d = self.base.dense(uid)?;
-        if self.delta.deleted.contains(&d) || self.type_dropped(self.base.types[d as usize]) {
+        if self.delta.deleted.contains(&d) || self.type_dropped(self.base.type_of(d)) {
             return None;
         }
         Some(d)
@@ -308,14 +323,14 @@ impl State {
     /// Type of a dense number.
     pub fn node_type(&self, d: Dense) -> TypeId {
         let b = self.base.len();
-        if d < b { self.base.types[d as usize] } else { self.delta.nodes[(d - b) as usize].ty }
+        if d < b { self.base.type_of(d) } else { self.delta.nodes[(d - b) as usize].ty }
     }
 
     /// Whether a dense number is a live node.
     pub fn is_live(&self, d: Dense) -> bool {
         let b = self.base.len();
         let (alive, ty) = if d < b {
-            (!self.delta.deleted.contains(&d), self.base.types[d as usize])
+            (!self.delta.deleted.contains(&d), self.base.type_of(d))
         } else {
             match self.delta.nodes.get((d - b) as usize) {
                 Some(n) => (n.alive, n.ty),
