@@ -389,3 +389,31 @@ mod tests {
         assert!(decode_payload(&[1, 0, 0, 0, 99]).is_err());
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! Arbitrary bytes never panic the frame reader or the payload decoder.
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn frames_and_payloads_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512), at in 0usize..600) {
+            if let FrameRead::Frame { payload, next } = read_frame(&bytes, at) {
+                prop_assert!(next <= bytes.len());
+                let _ = decode_payload(payload);
+            }
+            let _ = decode_payload(&bytes);
+        }
+
+        #[test]
+        fn a_valid_frame_with_any_flipped_byte_is_never_valid(flip in 0usize..60, bit in 0u8..8) {
+            let record = LogRecord::Txn { seq: 3, ops: vec![Op::AddEdges { edge: 1, src: 9, dsts: UidList(vec![1, 2, 900]) }] };
+            let mut frame = encode_frame(&record, b"values").unwrap();
+            let flip = flip % frame.len();
+            frame[flip] ^= 1 << bit;
+            let valid = matches!(read_frame(&frame, 0), FrameRead::Frame { .. });
+            prop_assert!(!valid, "a flipped bit went unnoticed");
+        }
+    }
+}

@@ -467,3 +467,19 @@ mod tests {
         assert!(order_key(&ValueView::String("ab")) < order_key(&ValueView::String("abc")));
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! Arbitrary bytes never panic the value decoder, and what decodes re-encodes identically.
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn values_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            if let Ok(v) = Value::decode(&bytes) {
+                prop_assert_eq!(v.encode(), bytes);
+            }
+        }
+    }
+}
