@@ -18,7 +18,7 @@ use crate::index::{Direction, IndexKind, State};
 use crate::record::{FRAME_HEADER, LogRecord, MAX_PAYLOAD, Op, UidList, encode_frame};
 use crate::snapshot::Snapshot;
 use crate::store::{Store, Writer};
-use crate::value::Value;
+use crate::value::{Value, ValueView};
 
 /// Nodes that took a unique value's key in this transaction (almost always one: a second
 /// holder of the same key means a hash collision between different values).
@@ -96,7 +96,8 @@ pub struct WriteTxn<'s> {
     ops: Vec<Op>,
     values: Vec<u8>,
     nodes: FxHashMap<u64, Option<TypeId>>,
-    props: FxHashMap<(u64, PropId), Option<Value>>,
+    /// Values set (where their encoding sits in `values`) or removed by this transaction.
+    props: FxHashMap<(u64, PropId), Option<(u32, u32)>>,
     unique: FxHashMap<(PropId, u64), Holders>,
     edges: EdgeOverlay,
     next_uid: u64,
@@ -157,8 +158,8 @@ impl<'s> WriteTxn<'s> {
 
     /// A property's value, as the transaction sees it.
     pub fn value(&self, uid: u64, prop: PropId) -> Result<Option<Value>> {
-        if let Some(v) = self.props.get(&(uid, prop)) {
-            return Ok(v.clone());
+        if let Some(slot) = self.props.get(&(uid, prop)) {
+            return Ok(slot.and_then(|s| self.pending_value(s)).map(|v| v.to_value()));
         }
         if self.nodes.contains_key(&uid) {
             // Created (or deleted) by this transaction: nothing from before applies.
@@ -168,6 +169,11 @@ impl<'s> WriteTxn<'s> {
             Some(d) => Snapshot::new(Arc::clone(&self.state)).value(d, prop)?.map(|v| v.to_value()),
             None => None,
         })
+    }
+
+    /// A value this transaction encoded (always decodable: it was encoded here).
+    fn pending_value(&self, (at, len): (u32, u32)) -> Option<ValueView<'_>> {
+        ValueView::decode(self.values.get(at as usize..at as usize + len as usize)?).ok()
     }
 
     /// Neighbors (uids, sorted) of a node along `edge`, as the transaction sees them.
@@ -422,7 +428,8 @@ impl<'s> WriteTxn<'s> {
             .collect();
         if let Some(holders) = self.unique.get(&(prop, key)) {
             for u in holders.iter() {
-                if self.props.get(&(u, prop)).is_some_and(|v| v.as_ref() == Some(value)) {
+                let held = self.props.get(&(u, prop)).copied().flatten().and_then(|s| self.pending_value(s));
+                if held.is_some_and(|v| v.eq_value(value)) {
                     out.push(u);
                 }
             }
@@ -455,7 +462,8 @@ impl<'s> WriteTxn<'s> {
                 value.kind()
             )));
         }
-        if indexes.contains(IndexSet::UNIQUE) {
+        let unique = indexes.contains(IndexSet::UNIQUE);
+        if unique {
             if matches!(value, Value::List(_)) {
                 return Err(Error::Invalid(format!(
                     "{} is unique and cannot hold a list",
@@ -469,19 +477,23 @@ impl<'s> WriteTxn<'s> {
                     holder,
                 });
             }
+        }
+        let at = self.values.len();
+        value.encode_into(&mut self.values);
+        if self.values.len() as u64 > MAX_PAYLOAD {
+            let bytes = self.values.len() as u64;
+            self.values.truncate(at);
+            return Err(Error::RecordTooLarge { bytes, limit: MAX_PAYLOAD });
+        }
+        let slot = (at as u32, (self.values.len() - at) as u32);
+        if unique {
             self.forget_unique(uid, prop)?;
             if let Some(key) = value.as_scalar_view().map(|v| eq_key(&v)) {
                 self.unique.entry((prop, key)).or_default().push(uid);
             }
         }
-        let at = self.values.len();
-        value.encode_into(&mut self.values);
-        let len = self.values.len() - at;
-        if self.values.len() as u64 > MAX_PAYLOAD {
-            return Err(Error::RecordTooLarge { bytes: self.values.len() as u64, limit: MAX_PAYLOAD });
-        }
-        self.ops.push(Op::SetProp { uid, prop, at: at as u32, len: len as u32 });
-        self.props.insert((uid, prop), Some(value));
+        self.ops.push(Op::SetProp { uid, prop, at: slot.0, len: slot.1 });
+        self.props.insert((uid, prop), Some(slot));
         Ok(())
     }
 
@@ -658,6 +670,14 @@ impl<'s> WriteTxn<'s> {
 /// with sorted targets: within a run the order does not matter, and grouping keeps the log
 /// compact (targets are stored as gaps).
 fn canonicalize(ops: &mut Vec<Op>) {
+    let kind = |op: &Op| match op {
+        Op::AddEdges { .. } => 1,
+        Op::RemoveEdges { .. } => 2,
+        _ => 0,
+    };
+    if ops.chunk_by(|a, b| kind(a) == kind(b)).all(|run| kind(&run[0]) == 0 || is_canonical(run)) {
+        return;
+    }
     let mut out = Vec::with_capacity(ops.len());
     let mut i = 0;
     while i < ops.len() {

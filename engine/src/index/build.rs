@@ -56,6 +56,9 @@ impl UidLookup {
     }
 }
 
+/// Calls its argument once per (node, neighbor) pair of one edge type.
+type PairVisitor<'a> = dyn Fn(&mut dyn FnMut(u32, u32)) -> Result<(), String> + 'a;
+
 /// Builds one CSR over a dense range in two passes over the same pairs: count degrees, then
 /// place neighbors; each list is then sorted and its duplicates squeezed out.
 struct CsrBuilder {
@@ -93,6 +96,33 @@ impl CsrBuilder {
         let slot = &mut self.fill[(node - self.first) as usize];
         self.targets[*slot as usize] = nbr;
         *slot += 1;
+    }
+
+    /// Places every pair the way `place` would, but first sorts them coarsely by node into
+    /// buckets that each cover a cache-sized slice of the arrays: for the in-direction the
+    /// nodes arrive in no order, and direct placement would miss the cache on nearly every
+    /// pair. `flip` takes (a, b) pairs as (neighbor, node).
+    fn place_bucketed(&mut self, visit: &PairVisitor<'_>, flip: bool) -> Result<(), String> {
+        let nodes = self.offsets.len() - 1;
+        let shift = (usize::BITS - nodes.leading_zeros()).saturating_sub(6);
+        let mut buckets: Vec<Vec<(u32, u32)>> = (0..=(nodes >> shift))
+            .map(|b| {
+                let lo = (b << shift).min(nodes);
+                let hi = ((b + 1) << shift).min(nodes);
+                Vec::with_capacity((self.offsets[hi] - self.offsets[lo]) as usize)
+            })
+            .collect();
+        let first = self.first;
+        visit(&mut |a, b| {
+            let (node, nbr) = if flip { (b, a) } else { (a, b) };
+            buckets[((node - first) as usize) >> shift].push((node, nbr));
+        })?;
+        for bucket in buckets {
+            for (node, nbr) in bucket {
+                self.place(node, nbr);
+            }
+        }
+        Ok(())
     }
 
     fn finish(mut self) -> Csr {
@@ -284,7 +314,7 @@ impl State {
         }
 
         // Edges: the state's out-lists plus the record's additions, per edge type, visited
-        // twice (count, then place) so that no list of pairs is materialized.
+        // twice (count, then place).
         let mut adjacency = vec![[Csr::default(), Csr::default()]; catalog.edges.len()];
         for (e, edge) in catalog.edges.iter().enumerate() {
             if edge.dropped {
@@ -299,16 +329,22 @@ impl State {
                 }
                 Err(_) => Vec::new(),
             };
-            let visit = |f: &mut dyn FnMut(u32, u32)| -> Result<(), String> {
-                for op in extra {
-                    if let Op::AddEdges { edge, src, dsts } = op
-                        && *edge == e
-                    {
-                        let s = resolve(*src)?;
-                        for &d in &dsts.0 {
-                            f(s, resolve(d)?);
-                        }
+            // The record's additions, resolved to new dense numbers once: every pass below
+            // reads them sequentially.
+            let mut added: Vec<(u32, u32)> = Vec::new();
+            for op in extra {
+                if let Op::AddEdges { edge, src, dsts } = op
+                    && *edge == e
+                {
+                    let s = resolve(*src)?;
+                    for &d in &dsts.0 {
+                        added.push((s, resolve(d)?));
                     }
+                }
+            }
+            let visit = |f: &mut dyn FnMut(u32, u32)| -> Result<(), String> {
+                for &(s, t) in &added {
+                    f(s, t);
                 }
                 for &d in &old_nodes {
                     for &t in self.neighbors(e, Direction::Out, d) {
@@ -339,13 +375,21 @@ impl State {
                     uids[t as usize]
                 ));
             }
-            out.allocate();
-            inn.allocate();
-            visit(&mut |s, t| {
-                out.place(s, t);
-                inn.place(t, s);
-            })?;
-            adjacency[e as usize] = [out.finish(), inn.finish()];
+            // The two directions are placed on two threads: the in-direction's writes land all
+            // over its array and dominate, so the out-direction comes nearly for free.
+            let (out, inn) = std::thread::scope(|scope| {
+                let visit = &visit;
+                let out = scope.spawn(move || -> Result<Csr, String> {
+                    out.allocate();
+                    visit(&mut |s, t| out.place(s, t))?;
+                    Ok(out.finish())
+                });
+                inn.allocate();
+                let inn = inn.place_bucketed(visit, true).map(|()| inn.finish());
+                (out.join(), inn)
+            });
+            let out = out.map_err(|_| "building an adjacency index panicked".to_string())??;
+            adjacency[e as usize] = [out, inn?];
         }
 
         let mut by_uid: Vec<(u64, u32)> = Vec::new();
