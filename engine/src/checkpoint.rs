@@ -2,12 +2,7 @@
 //!
 //! ```text
 //! offset  size  field
-//!      0     8  magic "QUIVIDX\0"
-//!      8     4  format version (u32 LE)
-//!     12     4  reserved
-//!     16     8  commit sequence number covered (u64 LE)
-//!     24     4  CRC32 of bytes 0..24
-//!     28     4  reserved
+//!      0    32  file header (`header`): magic "QUIVIDX\0", numbered by the commit covered
 //!     32        sections, each 8-byte aligned: raw little-endian arrays (u64, u32, ValueRef)
 //!      D        directory: bincode(Meta) with every section's place, length and CRC32
 //!  end-24   8  D (u64 LE)
@@ -26,16 +21,15 @@ use std::sync::Arc;
 
 use crate::catalog::{Catalog, EdgeId, PropId};
 use crate::error::{Error, Result};
+use crate::header::{self, HEADER_LEN as HEADER};
 use crate::index::column::Column;
 use crate::index::{Base, Csr, Direction, IndexKind, Postings, PropColumn, ValueRef};
 use crate::io::FileIo;
 use crate::mmap::Map;
 use crate::record::CONFIG;
-use crate::segment::FORMAT_VERSION;
 
 const MAGIC: [u8; 8] = *b"QUIVIDX\0";
 const END_MAGIC: [u8; 4] = *b"QEND";
-const HEADER: usize = 32;
 const TRAILER: usize = 24;
 
 /// What a section holds.
@@ -126,13 +120,7 @@ pub fn write(
     let err = |e| Error::io(path, e);
     let file = File::create(path).map_err(err)?;
     let mut w = SectionWriter { out: BufWriter::with_capacity(1 << 20, &file), pos: 0, entries: vec![] };
-    let mut header = [0u8; HEADER];
-    header[0..8].copy_from_slice(&MAGIC);
-    header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    header[16..24].copy_from_slice(&seq.to_le_bytes());
-    let crc = crc32fast::hash(&header[0..24]);
-    header[24..28].copy_from_slice(&crc.to_le_bytes());
-    w.out.write_all(&header).map_err(err)?;
+    w.out.write_all(&header::encode(&MAGIC, seq)).map_err(err)?;
     w.pos = HEADER as u64;
     let b = base;
     let cast = bytemuck::cast_slice::<u64, u8>;
@@ -206,19 +194,9 @@ pub fn load(path: &Path) -> Result<Loaded> {
     let map = Arc::new(Map::new(&file, len).map_err(|e| Error::io(path, e))?);
     let bytes = map.bytes();
     let corrupt = |offset: usize, why: &str| Error::corrupt(path, offset as u64, why);
-    if bytes.len() < HEADER + TRAILER || bytes[0..8] != MAGIC {
-        return Err(Error::NotQuiverFile { path: path.into() });
-    }
-    if crc32fast::hash(&bytes[0..24]) != u32::from_le_bytes([bytes[24], bytes[25], bytes[26], bytes[27]]) {
-        return Err(corrupt(0, "checkpoint header checksum mismatch"));
-    }
-    let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    if version != FORMAT_VERSION {
-        return Err(Error::UnsupportedVersion {
-            path: path.into(),
-            found: version,
-            supported: FORMAT_VERSION,
-        });
+    header::check(path, bytes, &MAGIC)?;
+    if bytes.len() < HEADER + TRAILER {
+        return Err(corrupt(bytes.len(), "checkpoint shorter than its header and trailer"));
     }
     let t = bytes.len() - TRAILER;
     if bytes[t + 20..] != END_MAGIC {

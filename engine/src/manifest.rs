@@ -11,21 +11,15 @@
 //! and switches by replacing `CURRENT` atomically (write a temporary file, fsync, rename,
 //! fsync the directory); files of any other generation are leftovers and are removed on open.
 //!
-//! `CURRENT` layout, 24 bytes, little-endian:
-//!
-//! ```text
-//! 0  8  magic "QUIVCUR\0"
-//! 8  4  format version
-//! 12 8  generation
-//! 20 4  CRC32 of bytes 0..20
-//! ```
+//! `CURRENT` is just the 32-byte file header (`header`) with magic "QUIVCUR\0", numbered by
+//! the live generation.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::header;
 use crate::io::{FileIo, write_all_at};
-use crate::segment::FORMAT_VERSION;
 
 const CURRENT_MAGIC: [u8; 8] = *b"QUIVCUR\0";
 
@@ -71,40 +65,17 @@ impl Layout {
     /// Reads `CURRENT`: `None` when the directory holds no database yet.
     pub fn read_current(&self) -> Result<Option<u64>> {
         let path = self.current();
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(&path, e)),
-        };
-        if bytes.len() < 8 || bytes[0..8] != CURRENT_MAGIC {
-            return Err(Error::NotQuiverFile { path });
+        match fs::read(&path) {
+            Ok(bytes) => header::check(&path, &bytes, &CURRENT_MAGIC).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path, e)),
         }
-        if bytes.len() != 24 {
-            return Err(Error::corrupt(&path, 0, format!("{} bytes, expected 24", bytes.len())));
-        }
-        let crc = u32::from_le_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
-        if crc32fast::hash(&bytes[0..20]) != crc {
-            return Err(Error::corrupt(&path, 0, "checksum mismatch"));
-        }
-        let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-        if version != FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion { path, found: version, supported: FORMAT_VERSION });
-        }
-        let mut g = [0u8; 8];
-        g.copy_from_slice(&bytes[12..20]);
-        Ok(Some(u64::from_le_bytes(g)))
     }
 
     /// Makes `generation` the live one, atomically and durably.
     pub fn write_current(&self, generation: u64, io: &dyn FileIo) -> Result<()> {
-        let mut bytes = [0u8; 24];
-        bytes[0..8].copy_from_slice(&CURRENT_MAGIC);
-        bytes[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-        bytes[12..20].copy_from_slice(&generation.to_le_bytes());
-        let crc = crc32fast::hash(&bytes[0..20]);
-        bytes[20..24].copy_from_slice(&crc.to_le_bytes());
         let tmp = self.dir.join("CURRENT.tmp");
-        self.write_file_durably(&tmp, &bytes, io)?;
+        self.write_file_durably(&tmp, &header::encode(&CURRENT_MAGIC, generation), io)?;
         let path = self.current();
         fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
         self.sync_dir()

@@ -34,6 +34,8 @@ use bincode::enc::write::Writer;
 use bincode::enc::{Encode, Encoder};
 use bincode::error::{DecodeError, EncodeError};
 
+use rustc_hash::FxHashMap;
+
 use crate::catalog::{CatalogChange, EdgeId, PropId, TypeId};
 
 /// Bytes in a frame header.
@@ -204,6 +206,80 @@ pub fn encode_frame(record: &LogRecord, values: &[u8]) -> Result<Vec<u8>, Encode
     let header_crc = crc32fast::hash(&out[0..8]);
     out[8..12].copy_from_slice(&header_crc.to_le_bytes());
     Ok(out)
+}
+
+/// Groups each run of consecutive edge additions (and each run of removals) by (edge, source)
+/// with sorted targets: within a run the order does not matter, and grouping keeps the log
+/// compact (targets are stored as gaps).
+pub(crate) fn canonicalize(ops: &mut Vec<Op>) {
+    let kind = |op: &Op| match op {
+        Op::AddEdges { .. } => 1,
+        Op::RemoveEdges { .. } => 2,
+        _ => 0,
+    };
+    if ops.chunk_by(|a, b| kind(a) == kind(b)).all(|run| kind(&run[0]) == 0 || is_canonical(run)) {
+        return;
+    }
+    let mut out = Vec::with_capacity(ops.len());
+    let mut i = 0;
+    while i < ops.len() {
+        let add = match &ops[i] {
+            Op::AddEdges { .. } => true,
+            Op::RemoveEdges { .. } => false,
+            _ => {
+                out.push(std::mem::replace(&mut ops[i], Op::DeleteNode { uid: 0 }));
+                i += 1;
+                continue;
+            }
+        };
+        let start = i;
+        while i < ops.len()
+            && matches!((&ops[i], add), (Op::AddEdges { .. }, true) | (Op::RemoveEdges { .. }, false))
+        {
+            i += 1;
+        }
+        let run = &mut ops[start..i];
+        if is_canonical(run) {
+            // Already grouped and sorted (a bulk load in source order): keep as is.
+            out.extend(run.iter_mut().map(|op| std::mem::replace(op, Op::DeleteNode { uid: 0 })));
+            continue;
+        }
+        let mut grouped: FxHashMap<(EdgeId, u64), Vec<u64>> = FxHashMap::default();
+        for op in run.iter_mut() {
+            if let Op::AddEdges { edge, src, dsts } | Op::RemoveEdges { edge, src, dsts } = op {
+                grouped.entry((*edge, *src)).or_default().append(&mut dsts.0);
+            }
+        }
+        let mut keys: Vec<_> = grouped.into_iter().collect();
+        keys.sort_unstable_by_key(|(k, _)| *k);
+        for ((edge, src), mut d) in keys {
+            d.sort_unstable();
+            d.dedup();
+            let dsts = UidList(d);
+            out.push(if add {
+                Op::AddEdges { edge, src, dsts }
+            } else {
+                Op::RemoveEdges { edge, src, dsts }
+            });
+        }
+    }
+    *ops = out;
+}
+
+/// Whether a run of edge ops has strictly increasing (edge, source) keys and strictly
+/// increasing targets in each.
+fn is_canonical(run: &[Op]) -> bool {
+    let mut prev: Option<(EdgeId, u64)> = None;
+    for op in run {
+        let (Op::AddEdges { edge, src, dsts } | Op::RemoveEdges { edge, src, dsts }) = op else {
+            return false;
+        };
+        if prev.is_some_and(|p| p >= (*edge, *src)) || dsts.0.windows(2).any(|w| w[0] >= w[1]) {
+            return false;
+        }
+        prev = Some((*edge, *src));
+    }
+    true
 }
 
 /// An upper estimate of a record's encoded size, so that the frame buffer is allocated once.

@@ -1,15 +1,5 @@
-//! Segment files: a header, then frames (see `record`), then zeros up to the preallocated size.
-//!
-//! ```text
-//! offset  size  field
-//!      0     8  magic "QUIVSEG\0"
-//!      8     4  format version (u32 LE)
-//!     12     4  reserved, zero
-//!     16     8  segment sequence number (u64 LE)
-//!     24     4  CRC32 of bytes 0..24
-//!     28     4  reserved, zero
-//!     32        first frame
-//! ```
+//! Segment files: the 32-byte file header (`header`, magic "QUIVSEG\0", numbered by the
+//! segment's sequence), then frames (see `record`), then zeros up to the preallocated size.
 //!
 //! The active segment is created at its full size (sparse), mapped once, and appended to with
 //! positional writes; readers see appended frames through the same map. When the next frame
@@ -21,64 +11,21 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::header;
 use crate::io::{FileIo, write_all_at};
 use crate::mmap::Map;
 use crate::record::{LogRecord, encode_frame};
 
 /// Magic number at the start of every segment.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"QUIVSEG\0";
-/// The segment and record format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
 /// Bytes before the first frame.
-pub const SEGMENT_HEADER: usize = 32;
+pub const SEGMENT_HEADER: usize = header::HEADER_LEN;
 /// Room always kept free at the end of an active segment for its seal frame.
 const SEAL_ROOM: u64 = 64;
 
 /// The size to create a segment at: the configured size, or more for a frame that big.
 pub fn capacity_for(frame_len: u64, segment_size: u64) -> u64 {
     segment_size.max(frame_len + SEGMENT_HEADER as u64 + 2 * SEAL_ROOM)
-}
-
-/// The header bytes of segment `seq`.
-pub fn encode_header(seq: u64) -> [u8; SEGMENT_HEADER] {
-    let mut h = [0u8; SEGMENT_HEADER];
-    h[0..8].copy_from_slice(&SEGMENT_MAGIC);
-    h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    h[16..24].copy_from_slice(&seq.to_le_bytes());
-    let crc = crc32fast::hash(&h[0..24]);
-    h[24..28].copy_from_slice(&crc.to_le_bytes());
-    h
-}
-
-/// Checks a segment's header and returns its sequence number.
-pub fn check_header(path: &Path, bytes: &[u8]) -> Result<u64> {
-    if bytes.len() < SEGMENT_HEADER {
-        if !SEGMENT_MAGIC.starts_with(&bytes[..bytes.len().min(8)]) {
-            return Err(Error::NotQuiverFile { path: path.into() });
-        }
-        return Err(Error::corrupt(
-            path,
-            0,
-            format!("truncated header: {} of {SEGMENT_HEADER} bytes", bytes.len()),
-        ));
-    }
-    if bytes[0..8] != SEGMENT_MAGIC {
-        return Err(Error::NotQuiverFile { path: path.into() });
-    }
-    let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    if crc32fast::hash(&bytes[0..24]) != u32::from_le_bytes([bytes[24], bytes[25], bytes[26], bytes[27]]) {
-        return Err(Error::corrupt(path, 0, "segment header checksum mismatch"));
-    }
-    if version != FORMAT_VERSION {
-        return Err(Error::UnsupportedVersion {
-            path: path.into(),
-            found: version,
-            supported: FORMAT_VERSION,
-        });
-    }
-    let mut seq = [0u8; 8];
-    seq.copy_from_slice(&bytes[16..24]);
-    Ok(u64::from_le_bytes(seq))
 }
 
 /// A segment readable through its memory map.
@@ -97,7 +44,7 @@ impl Segment {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let map = Map::new(&file, len).map_err(|e| Error::io(path, e))?;
-        let seq = check_header(path, map.bytes())?;
+        let seq = header::check(path, map.bytes(), &SEGMENT_MAGIC)?;
         Ok(Segment { seq, path: path.into(), map })
     }
 
@@ -127,7 +74,7 @@ impl SegmentWriter {
         let file = OpenOptions::new().read(true).write(true).create_new(true).open(path).map_err(err)?;
         let capacity = capacity.max(SEGMENT_HEADER as u64 + SEAL_ROOM * 2);
         file.set_len(capacity).map_err(err)?;
-        write_all_at(&*io, &file, &encode_header(seq), 0).map_err(|(_, e)| err(e))?;
+        write_all_at(&*io, &file, &header::encode(&SEGMENT_MAGIC, seq), 0).map_err(|(_, e)| err(e))?;
         io.sync(&file).map_err(err)?;
         let map = Map::new(&file, capacity).map_err(err)?;
         let segment = Arc::new(Segment { seq, path: path.into(), map });
@@ -145,7 +92,7 @@ impl SegmentWriter {
         file.set_len(capacity).map_err(err)?;
         io.sync(&file).map_err(err)?;
         let map = Map::new(&file, capacity).map_err(err)?;
-        let seq = check_header(path, map.bytes())?;
+        let seq = header::check(path, map.bytes(), &SEGMENT_MAGIC)?;
         let segment = Arc::new(Segment { seq, path: path.into(), map });
         Ok(SegmentWriter { segment, file: Arc::new(file), end, capacity, io })
     }
@@ -231,33 +178,4 @@ pub struct AppendError {
     pub error: Error,
     /// Whether the region was zeroed again afterwards.
     pub cleaned: bool,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_round_trip_and_errors() {
-        let p = Path::new("x.qlog");
-        let h = encode_header(42);
-        assert_eq!(check_header(p, &h).unwrap(), 42);
-        assert!(matches!(
-            check_header(p, b"garbage!garbage!garbage!garbage!"),
-            Err(Error::NotQuiverFile { .. })
-        ));
-        assert!(matches!(check_header(p, &h[..10]), Err(Error::Corrupt { offset: 0, .. })));
-        assert!(matches!(check_header(p, &[]), Err(Error::Corrupt { .. })));
-        let mut future = h;
-        future[8] = 9;
-        let crc = crc32fast::hash(&future[0..24]);
-        future[24..28].copy_from_slice(&crc.to_le_bytes());
-        assert!(matches!(
-            check_header(p, &future),
-            Err(Error::UnsupportedVersion { found: 9, supported: 1, .. })
-        ));
-        let mut flipped = h;
-        flipped[17] ^= 1;
-        assert!(matches!(check_header(p, &flipped), Err(Error::Corrupt { .. })));
-    }
 }

@@ -8,9 +8,9 @@
 
 use std::sync::{Arc, MutexGuard};
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
-use crate::catalog::{Catalog, CatalogChange, EdgeId, IndexSet, PropId, TypeId};
+use crate::catalog::{Catalog, EdgeId, IndexSet, PropId, TypeId};
 use crate::error::{Error, Result};
 use crate::index::apply::ValuesAt;
 use crate::index::tokens::eq_key;
@@ -20,59 +20,10 @@ use crate::snapshot::Snapshot;
 use crate::store::{Store, Writer};
 use crate::value::{Value, ValueView};
 
-/// Nodes that took a unique value's key in this transaction (almost always one: a second
-/// holder of the same key means a hash collision between different values).
-#[derive(Default)]
-struct Holders {
-    first: Option<u64>,
-    more: Vec<u64>,
-}
+mod overlay;
+mod schema;
 
-impl Holders {
-    fn push(&mut self, uid: u64) {
-        if self.first.is_none() { self.first = Some(uid) } else { self.more.push(uid) }
-    }
-
-    fn remove(&mut self, uid: u64) {
-        if self.first == Some(uid) {
-            self.first = self.more.pop();
-        } else {
-            self.more.retain(|&u| u != uid);
-        }
-    }
-
-    fn iter(&self) -> impl Iterator<Item = u64> + '_ {
-        self.first.into_iter().chain(self.more.iter().copied())
-    }
-}
-
-#[derive(Default)]
-struct EdgeChange {
-    added: FxHashSet<u64>,
-    removed: FxHashSet<u64>,
-}
-
-/// What the transaction has changed about edges, built from its ops when first needed.
-#[derive(Default)]
-struct EdgeOverlay {
-    upto: usize,
-    lists: FxHashMap<(EdgeId, Direction, u64), EdgeChange>,
-}
-
-impl EdgeOverlay {
-    fn set(&mut self, edge: EdgeId, src: u64, dst: u64, present: bool) {
-        for (dir, a, b) in [(Direction::Out, src, dst), (Direction::In, dst, src)] {
-            let c = self.lists.entry((edge, dir, a)).or_default();
-            if present {
-                c.removed.remove(&b);
-                c.added.insert(b);
-            } else {
-                c.added.remove(&b);
-                c.removed.insert(b);
-            }
-        }
-    }
-}
+use overlay::{EdgeOverlay, Holders};
 
 /// The one write transaction. Commit with [`WriteTxn::commit`]; drop it to roll back.
 ///
@@ -213,102 +164,6 @@ impl<'s> WriteTxn<'s> {
             }
         }
         self.edges.upto = self.ops.len();
-    }
-
-    // ---- catalog ----
-
-    /// Changes the catalog. Adding is always allowed. Dropping or retyping something that holds
-    /// data is refused unless `force`, and then its data goes with it in this transaction.
-    pub fn alter(&mut self, change: CatalogChange, force: bool) -> Result<()> {
-        if matches!(change, CatalogChange::Restore { .. }) {
-            return Err(Error::Catalog("a whole catalog is restored only by compaction".into()));
-        }
-        let holds = match &change {
-            CatalogChange::DropProperty { prop } | CatalogChange::RetypeProperty { prop, .. } => {
-                self.prop_holders(*prop)?.first().map(|_| self.catalog.property_name(*prop))
-            }
-            CatalogChange::DropEdge { edge } => {
-                self.edge_has_data(*edge)?.then(|| self.catalog.edge_name(*edge))
-            }
-            CatalogChange::DropType { ty } => {
-                self.type_has_nodes(*ty)?.then(|| self.catalog.type_name(*ty).to_string())
-            }
-            _ => None,
-        };
-        if let Some(what) = holds
-            && !force
-        {
-            return Err(Error::Catalog(format!("{what} holds data; force the change to drop it")));
-        }
-        let mut next = self.catalog.clone();
-        next.apply(&change)?;
-        match &change {
-            CatalogChange::RetypeProperty { prop, .. } => {
-                for uid in self.prop_holders(*prop)? {
-                    self.remove(uid, *prop)?;
-                }
-            }
-            CatalogChange::SetInverse { a, b } => {
-                let mut mirror = Vec::new();
-                for (from, to) in [(*a, *b), (*b, *a)] {
-                    for src in self.nodes_of(self.catalog.edge(from)?.source)? {
-                        for dst in self.neighbors(from, Direction::Out, src)? {
-                            mirror.push((to, dst, src));
-                        }
-                    }
-                }
-                self.catalog = next;
-                self.ops.push(Op::Catalog(Box::new(change)));
-                for (edge, src, dst) in mirror {
-                    self.raw_edge(edge, src, dst, true);
-                }
-                return Ok(());
-            }
-            _ => {}
-        }
-        self.catalog = next;
-        self.ops.push(Op::Catalog(Box::new(change)));
-        Ok(())
-    }
-
-    /// Live nodes of a type, as the transaction sees them.
-    fn nodes_of(&self, ty: TypeId) -> Result<Vec<u64>> {
-        let snap = Snapshot::new(Arc::clone(&self.state));
-        let mut out: Vec<u64> = snap
-            .nodes_of_type(ty)
-            .into_iter()
-            .map(|d| snap.uid(d))
-            .filter(|u| !self.nodes.contains_key(u))
-            .collect();
-        out.extend(self.nodes.iter().filter(|(_, t)| **t == Some(ty)).map(|(u, _)| *u));
-        out.sort_unstable();
-        Ok(out)
-    }
-
-    fn prop_holders(&self, prop: PropId) -> Result<Vec<u64>> {
-        let owner = self.catalog.property(prop)?.owner;
-        let mut out = Vec::new();
-        for uid in self.nodes_of(owner)? {
-            if self.value(uid, prop)?.is_some() {
-                out.push(uid);
-            }
-        }
-        Ok(out)
-    }
-
-    fn edge_has_data(&mut self, edge: EdgeId) -> Result<bool> {
-        let source = self.catalog.edge(edge)?.source;
-        for uid in self.nodes_of(source)? {
-            if !self.neighbors(edge, Direction::Out, uid)?.is_empty() {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    fn type_has_nodes(&self, ty: TypeId) -> Result<bool> {
-        self.catalog.node_type(ty)?;
-        Ok(!self.nodes_of(ty)?.is_empty())
     }
 
     // ---- nodes and properties ----
@@ -626,7 +481,7 @@ impl<'s> WriteTxn<'s> {
         if let Some(cause) = &self.writer.poisoned {
             return Err(Error::Poisoned { cause: cause.clone() });
         }
-        canonicalize(&mut self.ops);
+        crate::record::canonicalize(&mut self.ops);
         let seq = self.state.seq + 1;
         let ops = std::mem::take(&mut self.ops);
         let record = LogRecord::Txn { seq, ops };
@@ -664,78 +519,4 @@ impl<'s> WriteTxn<'s> {
         self.store.finish_commit(w, Arc::new(state))?;
         Ok(seq)
     }
-}
-
-/// Groups each run of consecutive edge additions (and each run of removals) by (edge, source)
-/// with sorted targets: within a run the order does not matter, and grouping keeps the log
-/// compact (targets are stored as gaps).
-fn canonicalize(ops: &mut Vec<Op>) {
-    let kind = |op: &Op| match op {
-        Op::AddEdges { .. } => 1,
-        Op::RemoveEdges { .. } => 2,
-        _ => 0,
-    };
-    if ops.chunk_by(|a, b| kind(a) == kind(b)).all(|run| kind(&run[0]) == 0 || is_canonical(run)) {
-        return;
-    }
-    let mut out = Vec::with_capacity(ops.len());
-    let mut i = 0;
-    while i < ops.len() {
-        let add = match &ops[i] {
-            Op::AddEdges { .. } => true,
-            Op::RemoveEdges { .. } => false,
-            _ => {
-                out.push(std::mem::replace(&mut ops[i], Op::DeleteNode { uid: 0 }));
-                i += 1;
-                continue;
-            }
-        };
-        let start = i;
-        while i < ops.len()
-            && matches!((&ops[i], add), (Op::AddEdges { .. }, true) | (Op::RemoveEdges { .. }, false))
-        {
-            i += 1;
-        }
-        let run = &mut ops[start..i];
-        if is_canonical(run) {
-            // Already grouped and sorted (a bulk load in source order): keep as is.
-            out.extend(run.iter_mut().map(|op| std::mem::replace(op, Op::DeleteNode { uid: 0 })));
-            continue;
-        }
-        let mut grouped: FxHashMap<(EdgeId, u64), Vec<u64>> = FxHashMap::default();
-        for op in run.iter_mut() {
-            if let Op::AddEdges { edge, src, dsts } | Op::RemoveEdges { edge, src, dsts } = op {
-                grouped.entry((*edge, *src)).or_default().append(&mut dsts.0);
-            }
-        }
-        let mut keys: Vec<_> = grouped.into_iter().collect();
-        keys.sort_unstable_by_key(|(k, _)| *k);
-        for ((edge, src), mut d) in keys {
-            d.sort_unstable();
-            d.dedup();
-            let dsts = UidList(d);
-            out.push(if add {
-                Op::AddEdges { edge, src, dsts }
-            } else {
-                Op::RemoveEdges { edge, src, dsts }
-            });
-        }
-    }
-    *ops = out;
-}
-
-/// Whether a run of edge ops has strictly increasing (edge, source) keys and strictly
-/// increasing targets in each.
-fn is_canonical(run: &[Op]) -> bool {
-    let mut prev: Option<(EdgeId, u64)> = None;
-    for op in run {
-        let (Op::AddEdges { edge, src, dsts } | Op::RemoveEdges { edge, src, dsts }) = op else {
-            return false;
-        };
-        if prev.is_some_and(|p| p >= (*edge, *src)) || dsts.0.windows(2).any(|w| w[0] >= w[1]) {
-            return false;
-        }
-        prev = Some((*edge, *src));
-    }
-    true
 }
