@@ -112,6 +112,7 @@ pub(crate) struct Inner {
     sync: Mutex<SyncState>,
     synced: Condvar,
     pub recovery: RecoveryReport,
+    checkpoint_error: Mutex<Option<String>>,
     _lock: File,
 }
 
@@ -173,6 +174,7 @@ impl Store {
             sync: Mutex::new(sync),
             synced: Condvar::new(),
             recovery: opened.report,
+            checkpoint_error: Mutex::new(None),
             options,
             _lock: opened.lock,
         };
@@ -262,7 +264,8 @@ impl Store {
                 self.wait_durable(seq, None)?;
             }
         }
-        self.maybe_checkpoint()
+        self.maybe_checkpoint();
+        Ok(())
     }
 
     /// Waits until commit `seq` is on disk, leading an fsync if nobody is. `held` is the writer
@@ -328,17 +331,25 @@ impl Store {
         }
     }
 
-    fn maybe_checkpoint(&self) -> Result<()> {
+    /// Checkpoints when due. The commit that triggers it is durable whatever happens here, so a
+    /// failure is not that commit's: it is kept for [`Store::last_checkpoint_error`] and the
+    /// next commit tries again (the log stays the source of truth meanwhile).
+    fn maybe_checkpoint(&self) {
         let o = &self.inner.options;
-        let due = {
-            let published = self.inner.published.load();
-            published.delta.log_bytes >= o.checkpoint_bytes
-        };
+        let due = self.inner.published.load().delta.log_bytes >= o.checkpoint_bytes;
         let timed = {
             let w = lock(&self.inner.writer);
             w.latest.delta.log_bytes > 0 && w.last_checkpoint.elapsed() >= o.checkpoint_interval
         };
-        if due || timed { self.checkpoint() } else { Ok(()) }
+        if due || timed {
+            let result = self.checkpoint();
+            *lock(&self.inner.checkpoint_error) = result.err().map(|e| e.to_string());
+        }
+    }
+
+    /// Why the last automatic checkpoint failed, if it did (cleared by the next that succeeds).
+    pub fn last_checkpoint_error(&self) -> Option<String> {
+        lock(&self.inner.checkpoint_error).clone()
     }
 
     /// Starts the next segment and seals the active one (writer lock held; see

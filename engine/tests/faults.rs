@@ -147,3 +147,27 @@ fn concurrent_commits_share_fsyncs() {
     assert!(syncs < commits, "{commits} commits took {syncs} fsyncs: none were shared");
     assert!(syncs > 0);
 }
+
+#[test]
+fn a_failed_automatic_checkpoint_does_not_fail_the_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options { checkpoint_bytes: 1, ..Options::default() };
+    let store = Store::open_with(dir.path(), opts).unwrap();
+    let mut txn = store.write().unwrap();
+    define(&mut txn);
+    txn.commit().unwrap();
+    // The checkpoint after commit 2 cannot create its temporary file.
+    let blocker = dir.path().join("g1-000000000002.qidx.tmp");
+    std::fs::create_dir(&blocker).unwrap();
+    add(&store, "kept").unwrap();
+    let err = store.last_checkpoint_error().expect("the checkpoint failed");
+    assert!(err.contains("g1-000000000002.qidx.tmp"), "{err}");
+    assert_eq!(names(&store), ["kept"]);
+    std::fs::remove_dir(&blocker).unwrap();
+    add(&store, "also").unwrap();
+    assert_eq!(store.last_checkpoint_error(), None);
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.recovery_report().replayed, 0, "the last checkpoint covers everything");
+    assert_eq!(names(&store), ["also", "kept"]);
+}
