@@ -67,3 +67,13 @@ pub use snapshot::{AdjacencyView, IndexStats, NodeRef, Snapshot};
 pub use store::{Durability, Options, Store};
 pub use txn::WriteTxn;
 pub use value::{DateTime, ListView, ScalarType, Value, ValueView, order_key};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn handles_are_shareable_across_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<crate::Store>();
+        shareable::<crate::Snapshot>();
+    }
+}
