@@ -19,7 +19,7 @@ use crate::checkpoint::{self, LogPosition};
 use crate::error::{Error, Result};
 use crate::index::apply::ValuesAt;
 use crate::index::{Direction, SegmentSet, State};
-use crate::record::{FRAME_HEADER, LogRecord, Op, UidList, encode_frame};
+use crate::record::{FRAME_HEADER, LogRecord, Op, UidList, VALUES_AT, encode_frame};
 use crate::segment::{self, Segment, SegmentWriter};
 use crate::store::Store;
 
@@ -80,11 +80,10 @@ impl Rewriter<'_> {
             self.state.segments = Arc::new(SegmentSet(set));
         }
         let at = self.writer.append(&frame).map_err(|e| e.error)?;
-        let ops_len =
-            u32::from_le_bytes(frame[FRAME_HEADER..FRAME_HEADER + 4].try_into().unwrap_or_default());
         let values = ValuesAt {
             segment: self.writer.segment.seq as u32,
-            offset: at + FRAME_HEADER as u64 + 4 + u64::from(ops_len),
+            offset: at + (FRAME_HEADER + VALUES_AT) as u64,
+            bytes: &self.values,
         };
         self.state.apply_ops(&ops, Some(values), frame.len() as u64).map_err(|why| {
             Error::Invalid(format!("compaction produced a record that does not apply: {why}"))

@@ -19,7 +19,7 @@
 //! # Payload layout
 //!
 //! ```text
-//! u32 M | M bytes: bincode(LogRecord) | values area
+//! u32 V | V bytes: values area | bincode(LogRecord) (the rest)
 //! ```
 //!
 //! bincode uses one configuration ([`CONFIG`]): little-endian, variable-length integers, a
@@ -190,12 +190,14 @@ pub enum LogRecord {
 
 /// Encodes a frame (header and payload) for `record` with its values area.
 pub fn encode_frame(record: &LogRecord, values: &[u8]) -> Result<Vec<u8>, EncodeError> {
-    let mut out = Vec::with_capacity(FRAME_HEADER + 4 + size_hint(record) + values.len());
-    out.resize(FRAME_HEADER + 4, 0);
-    bincode::encode_into_std_write(record, &mut out, CONFIG)?;
-    let ops_len = (out.len() - FRAME_HEADER - 4) as u32;
-    out[FRAME_HEADER..FRAME_HEADER + 4].copy_from_slice(&ops_len.to_le_bytes());
+    if values.len() as u64 > MAX_PAYLOAD {
+        return Err(EncodeError::Other("record over the 4 GiB frame limit"));
+    }
+    let mut out = Vec::with_capacity(FRAME_HEADER + 4 + values.len() + size_hint(record));
+    out.resize(FRAME_HEADER, 0);
+    out.extend_from_slice(&(values.len() as u32).to_le_bytes());
     out.extend_from_slice(values);
+    bincode::encode_into_std_write(record, &mut out, CONFIG)?;
     let payload_len = (out.len() - FRAME_HEADER) as u64;
     if payload_len > MAX_PAYLOAD {
         return Err(EncodeError::Other("record over the 4 GiB frame limit"));
@@ -206,6 +208,26 @@ pub fn encode_frame(record: &LogRecord, values: &[u8]) -> Result<Vec<u8>, Encode
     let header_crc = crc32fast::hash(&out[0..8]);
     out[8..12].copy_from_slice(&header_crc.to_le_bytes());
     Ok(out)
+}
+
+/// Where the values area starts within a payload (it comes first, so its place in the log is
+/// known before the record is encoded).
+pub const VALUES_AT: usize = 4;
+
+/// A payload split into its record and the range of its values area within the payload.
+pub fn decode_payload(payload: &[u8]) -> Result<(LogRecord, std::ops::Range<usize>), &'static str> {
+    let values_len = payload
+        .get(..VALUES_AT)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .ok_or("payload shorter than its values length")?;
+    let values = VALUES_AT..VALUES_AT.checked_add(values_len).ok_or("values length overflows")?;
+    let body = payload.get(values.end..).ok_or("values area past the end of the payload")?;
+    let (record, used) =
+        bincode::decode_from_slice::<LogRecord, _>(body, CONFIG).map_err(|_| "record does not decode")?;
+    if used != body.len() {
+        return Err("bytes left over after the record");
+    }
+    Ok((record, values))
 }
 
 /// Groups each run of consecutive edge additions (and each run of removals) by (edge, source)
@@ -283,7 +305,7 @@ fn is_canonical(run: &[Op]) -> bool {
 }
 
 /// An upper estimate of a record's encoded size, so that the frame buffer is allocated once.
-fn size_hint(record: &LogRecord) -> usize {
+pub(crate) fn size_hint(record: &LogRecord) -> usize {
     let ops = match record {
         LogRecord::Txn { ops, .. } | LogRecord::Rewrite { ops, .. } => ops,
         LogRecord::Seal { .. } => return 16,
@@ -296,21 +318,6 @@ fn size_hint(record: &LogRecord) -> usize {
             _ => 32,
         })
         .sum::<usize>()
-}
-
-/// A payload split into its record and the offset of its values area within the payload.
-pub fn decode_payload(payload: &[u8]) -> Result<(LogRecord, usize), &'static str> {
-    let ops_len = payload
-        .get(..4)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-        .ok_or("payload shorter than its record length")?;
-    let body = payload.get(4..4 + ops_len).ok_or("record length past the end of the payload")?;
-    let (record, used) =
-        bincode::decode_from_slice::<LogRecord, _>(body, CONFIG).map_err(|_| "record does not decode")?;
-    if used != ops_len {
-        return Err("bytes left over after the record");
-    }
-    Ok((record, 4 + ops_len))
 }
 
 /// What lies at one offset of a segment. Torn and corrupt frames are told apart here, once;
@@ -404,11 +411,11 @@ mod tests {
         assert_eq!(next, frame.len());
         let (back, values_at) = decode_payload(payload).unwrap();
         assert_eq!(back, record);
-        assert_eq!(&payload[values_at..], &values[..]);
+        assert_eq!(&payload[values_at], &values[..]);
     }
 
     const GOLDEN: &str =
-        "1e0000008cd8d5ec720ef57d16000000000703012a00032a01000405002a030601ab02c4a00401416461";
+        "1e0000007c04b1f1fb16971d0400000001416461000703012a00032a01000405002a030601ab02c4a004";
 
     #[test]
     fn torn_and_corrupt_frames_are_told_apart() {

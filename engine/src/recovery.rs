@@ -216,8 +216,11 @@ pub(crate) fn replay(
                     if !rewrite && seq != state.seq + 1 {
                         return Err(damaged(&format!("commit {seq} follows commit {}", state.seq)));
                     }
-                    let values =
-                        ValuesAt { segment: seg.seq as u32, offset: (at + FRAME_HEADER + values_at) as u64 };
+                    let values = ValuesAt {
+                        segment: seg.seq as u32,
+                        offset: (at + FRAME_HEADER + values_at.start) as u64,
+                        bytes: &payload[values_at],
+                    };
                     state
                         .apply_ops(&ops, Some(values), (next - at) as u64)
                         .map_err(|why| damaged(&format!("commit {seq} does not apply: {why}")))?;

@@ -268,7 +268,7 @@ fn zero_length_and_truncated_headers_are_refused() {
 #[test]
 fn a_missing_segment_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    populate(dir.path(), 60, Options { segment_size: 1024, ..no_checkpoint() });
+    populate(dir.path(), 200, Options { segment_size: 1024, ..no_checkpoint() });
     let segs = segments(dir.path());
     assert!(segs.len() >= 3);
     std::fs::remove_file(&segs[1]).unwrap();

@@ -15,13 +15,33 @@ use crate::index::{AdjKey, DeltaNode, Dense, Direction, IndexKind, PostingDelta,
 use crate::record::Op;
 use crate::value::ValueView;
 
-/// Where a record's values area starts: segment and absolute byte offset.
+/// A record's values area: where it is in the log, and its bytes. The bytes are given
+/// separately so that a commit can apply its record while the frame is still being encoded
+/// and written (the area's place is known in advance: it comes first in the payload).
 #[derive(Debug, Clone, Copy)]
-pub struct ValuesAt {
+pub struct ValuesAt<'a> {
     /// Segment sequence number.
     pub segment: u32,
     /// Byte offset of the values area in the segment.
     pub offset: u64,
+    /// The area's bytes.
+    pub bytes: &'a [u8],
+}
+
+impl<'a> ValuesAt<'a> {
+    /// The reference to `len` bytes at `at` of the area.
+    pub fn value_ref(&self, at: u32, len: u32) -> ValueRef {
+        ValueRef { segment: self.segment, offset: self.offset + u64::from(at), len }
+    }
+
+    /// The bytes `r` points to, if it points into this area.
+    pub fn get(&self, r: ValueRef) -> Option<&'a [u8]> {
+        if r.segment != self.segment || r.offset < self.offset {
+            return None;
+        }
+        let start = usize::try_from(r.offset - self.offset).ok()?;
+        self.bytes.get(start..start.checked_add(r.len as usize)?)
+    }
 }
 
 /// A neighbor list being edited: appended to freely, sorted once when the record is done.
@@ -87,14 +107,19 @@ impl Work {
 impl State {
     /// Applies one record's operations. `values` locates its values area (needed when the
     /// record sets properties); `frame_len` counts toward the checkpoint threshold.
-    pub fn apply_ops(&mut self, ops: &[Op], values: Option<ValuesAt>, frame_len: u64) -> Result<(), String> {
+    pub fn apply_ops(
+        &mut self,
+        ops: &[Op],
+        values: Option<ValuesAt<'_>>,
+        frame_len: u64,
+    ) -> Result<(), String> {
         if let Some(rebuilt) = self.try_apply_bulk(ops, values, frame_len)? {
             *self = rebuilt;
             return Ok(());
         }
         let mut work = Work::default();
         for op in ops {
-            self.apply_op(op, values, &mut work)?;
+            self.apply_op(op, values.as_ref(), &mut work)?;
         }
         for (key, mut w) in work.lists {
             w.normalize();
@@ -111,9 +136,9 @@ impl State {
         self.dense(uid).ok_or_else(|| format!("node {uid:#x} does not exist"))
     }
 
-    fn apply_op(&mut self, op: &Op, values: Option<ValuesAt>, work: &mut Work) -> Result<(), String> {
+    fn apply_op(&mut self, op: &Op, values: Option<&ValuesAt<'_>>, work: &mut Work) -> Result<(), String> {
         match op {
-            Op::Catalog(change) => self.apply_catalog(change)?,
+            Op::Catalog(change) => self.apply_catalog(change, values)?,
             Op::CreateNode { uid, ty } => {
                 if self.dense(*uid).is_some() {
                     return Err(format!("node {uid:#x} already exists"));
@@ -126,19 +151,19 @@ impl State {
             }
             Op::DeleteNode { uid } => {
                 let d = self.live(*uid)?;
-                self.delete_node(d, work);
+                self.delete_node(d, work, values);
             }
             Op::SetProp { uid, prop, at, len } => {
                 let d = self.live(*uid)?;
                 let v = values.ok_or("a property is set by a record without values")?;
-                let r = ValueRef { segment: v.segment, offset: v.offset + u64::from(*at), len: *len };
-                let bytes = self.value_bytes(r).ok_or("value outside its segment")?;
+                let r = v.value_ref(*at, *len);
+                let bytes = v.get(r).ok_or("value outside its record")?;
                 ValueView::decode(bytes).map_err(|e| format!("bad value: {}", e.0))?;
-                self.set_value(*prop, d, Some(r));
+                self.set_value(*prop, d, Some(r), values);
             }
             Op::RemoveProp { uid, prop } => {
                 let d = self.live(*uid)?;
-                self.set_value(*prop, d, None);
+                self.set_value(*prop, d, None, values);
             }
             Op::AddEdges { edge, src, dsts } | Op::RemoveEdges { edge, src, dsts } => {
                 let add = matches!(op, Op::AddEdges { .. });
@@ -162,15 +187,15 @@ impl State {
     }
 
     /// Sets (or with `None` removes) a property value, keeping its indexes.
-    fn set_value(&mut self, prop: PropId, node: Dense, new: Option<ValueRef>) {
+    fn set_value(&mut self, prop: PropId, node: Dense, new: Option<ValueRef>, values: Option<&ValuesAt<'_>>) {
         let indexes = match self.catalog.property(prop) {
             Ok(p) => p.indexes,
             Err(_) => crate::IndexSet::NONE,
         };
         let old = self.value_ref(prop, node);
         for kind in IndexKind::for_set(indexes) {
-            let old_keys = old.map(|r| self.keys_of(r, kind)).unwrap_or_default();
-            let new_keys = new.map(|r| self.keys_of(r, kind)).unwrap_or_default();
+            let old_keys = old.map(|r| self.keys_of(r, kind, values)).unwrap_or_default();
+            let new_keys = new.map(|r| self.keys_of(r, kind, values)).unwrap_or_default();
             if old_keys != new_keys {
                 self.unpost(prop, kind, node, &old_keys);
                 self.post(prop, kind, node, &new_keys);
@@ -182,14 +207,14 @@ impl State {
         self.delta.props.insert((prop, node), new);
     }
 
-    fn keys_of(&self, r: ValueRef, kind: IndexKind) -> Vec<u64> {
-        self.value_bytes(r)
+    fn keys_of(&self, r: ValueRef, kind: IndexKind, values: Option<&ValuesAt<'_>>) -> Vec<u64> {
+        self.bytes_of(r, values)
             .and_then(|b| ValueView::decode(b).ok())
             .map(|v| keys_of_value(kind, &v))
             .unwrap_or_default()
     }
 
-    fn delete_node(&mut self, d: Dense, work: &mut Work) {
+    fn delete_node(&mut self, d: Dense, work: &mut Work, values: Option<&ValuesAt<'_>>) {
         let ty = self.node_type(d);
         let catalog = Arc::clone(&self.catalog);
         for (e, edge) in catalog.edges.iter().enumerate().filter(|(_, e)| !e.dropped) {
@@ -209,7 +234,7 @@ impl State {
         }
         for (p, prop) in catalog.properties.iter().enumerate() {
             if !prop.dropped && prop.owner == ty {
-                self.set_value(p as PropId, d, None);
+                self.set_value(p as PropId, d, None, values);
             }
         }
         let b = self.base.len();
@@ -220,7 +245,7 @@ impl State {
         }
     }
 
-    fn apply_catalog(&mut self, change: &CatalogChange) -> Result<(), String> {
+    fn apply_catalog(&mut self, change: &CatalogChange, values: Option<&ValuesAt<'_>>) -> Result<(), String> {
         let before = Arc::clone(&self.catalog);
         Arc::make_mut(&mut self.catalog).apply(change).map_err(|e| e.to_string())?;
         if let CatalogChange::SetIndexes { prop, indexes } = change {
@@ -230,7 +255,7 @@ impl State {
             for kind in IndexKind::for_set(*indexes).filter(|k| !kept.contains(k)) {
                 let mut fresh = PostingDelta { base_void: true, ..PostingDelta::default() };
                 for &(node, r) in &nodes {
-                    for k in self.keys_of(r, kind) {
+                    for k in self.keys_of(r, kind, values) {
                         fresh.added.insert((k, node));
                     }
                 }
@@ -244,6 +269,11 @@ impl State {
             }
         }
         Ok(())
+    }
+
+    /// The bytes `r` points to: in the record being applied, or in the log.
+    pub(crate) fn bytes_of<'a>(&'a self, r: ValueRef, values: Option<&ValuesAt<'a>>) -> Option<&'a [u8]> {
+        values.and_then(|v| v.get(r)).or_else(|| self.value_bytes(r))
     }
 
     /// Every live node with a value of `prop`, with the value, sorted by node.

@@ -167,7 +167,7 @@ impl State {
     pub fn try_apply_bulk(
         &self,
         ops: &[Op],
-        values: Option<ValuesAt>,
+        values: Option<ValuesAt<'_>>,
         frame_len: u64,
     ) -> Result<Option<State>, String> {
         let mut work = 0usize;
@@ -220,7 +220,7 @@ impl State {
 
     /// This state's live data plus `extra` (creations, values, edge additions), as a base laid
     /// out for `catalog`.
-    fn rebuild(&self, catalog: &Catalog, extra: &[Op], values: Option<ValuesAt>) -> Result<Base, String> {
+    fn rebuild(&self, catalog: &Catalog, extra: &[Op], values: Option<ValuesAt<'_>>) -> Result<Base, String> {
         let old_len = self.dense_len();
         let mut rows: Vec<(TypeId, u64, Dense)> =
             (0..old_len).filter(|&d| self.is_live(d)).map(|d| (self.node_type(d), self.uid(d), d)).collect();
@@ -260,7 +260,7 @@ impl State {
         for (i, op) in extra.iter().enumerate() {
             if let Op::SetProp { uid, prop, at, len } = op {
                 let v = values.ok_or("a property is set by a record without values")?;
-                let r = ValueRef { segment: v.segment, offset: v.offset + u64::from(*at), len: *len };
+                let r = v.value_ref(*at, *len);
                 let slot = sets.get_mut(*prop as usize).ok_or("unknown property")?;
                 slot.push((resolve(*uid)?, i as u32 + 1, r));
             }
@@ -293,7 +293,7 @@ impl State {
             for kind in IndexKind::for_set(prop.indexes) {
                 let mut entries: Vec<(u64, u32)> = Vec::new();
                 for &(n, _, r) in &vals {
-                    let bytes = self.value_bytes(r).ok_or("value outside its segment")?;
+                    let bytes = self.bytes_of(r, values.as_ref()).ok_or("value outside its segment")?;
                     let v = ValueView::decode(bytes).map_err(|e| format!("bad value: {}", e.0))?;
                     entries.extend(keys_of_value(kind, &v).into_iter().map(|k| (k, n)));
                 }

@@ -15,7 +15,9 @@ use crate::error::{Error, Result};
 use crate::index::apply::ValuesAt;
 use crate::index::tokens::eq_key;
 use crate::index::{Direction, IndexKind, State};
-use crate::record::{FRAME_HEADER, LogRecord, MAX_PAYLOAD, Op, UidList, encode_frame};
+use bincode::error::EncodeError;
+
+use crate::record::{FRAME_HEADER, LogRecord, MAX_PAYLOAD, Op, UidList, VALUES_AT, encode_frame, size_hint};
 use crate::snapshot::Snapshot;
 use crate::store::{Store, Writer};
 use crate::value::{Value, ValueView};
@@ -53,6 +55,9 @@ pub struct WriteTxn<'s> {
     edges: EdgeOverlay,
     next_uid: u64,
 }
+
+/// Records with at least this many steps are encoded on a second thread while they are applied.
+const PARALLEL_COMMIT_OPS: usize = 50_000;
 
 impl<'s> WriteTxn<'s> {
     pub(crate) fn new(store: &'s Store, writer: MutexGuard<'s, Writer>) -> Self {
@@ -483,40 +488,61 @@ impl<'s> WriteTxn<'s> {
         }
         crate::record::canonicalize(&mut self.ops);
         let seq = self.state.seq + 1;
-        let ops = std::mem::take(&mut self.ops);
-        let record = LogRecord::Txn { seq, ops };
-        let frame = encode_frame(&record, &self.values)
-            .map_err(|_| Error::RecordTooLarge { bytes: self.values.len() as u64, limit: MAX_PAYLOAD })?;
-        let LogRecord::Txn { ops, .. } = record else { unreachable!("built above") };
+        let record = LogRecord::Txn { seq, ops: std::mem::take(&mut self.ops) };
+        let LogRecord::Txn { ops, .. } = &record else { unreachable!("built above") };
         let mut w = self.writer;
-        if !w.log.fits(frame.len() as u64) {
-            self.store.roll(&mut w, frame.len() as u64)?;
+        // Start a new segment first if the frame might not fit (the estimate is generous).
+        let estimate = (FRAME_HEADER + VALUES_AT + self.values.len() + size_hint(&record)) as u64;
+        if !w.log.fits(estimate) {
+            self.store.roll(&mut w, estimate)?;
         }
-        let at = match w.log.append(&frame) {
-            Ok(at) => at,
-            Err(e) => {
-                if !e.cleaned {
-                    w.poisoned = Some(format!("a failed write could not be undone: {}", e.error));
-                }
-                return Err(e.error);
+        let (mut state, mut frame) = apply_and_encode(&self.values, &w, &record, ops)?;
+        if !w.log.fits(frame.len() as u64) {
+            // The estimate was short (a very large catalog text, say): roll, and apply again
+            // for the values' new place.
+            self.store.roll(&mut w, frame.len() as u64)?;
+            (state, frame) = apply_and_encode(&self.values, &w, &record, ops)?;
+        }
+        state.delta.log_bytes += frame.len() as u64;
+        if let Err(e) = w.log.append(&frame) {
+            if !e.cleaned {
+                w.poisoned = Some(format!("a failed write could not be undone: {}", e.error));
             }
-        };
-        let mut state = (*w.latest).clone();
-        let ops_len =
-            u32::from_le_bytes(frame[FRAME_HEADER..FRAME_HEADER + 4].try_into().unwrap_or_default());
-        let values = ValuesAt {
-            segment: w.log.segment.seq as u32,
-            offset: at + FRAME_HEADER as u64 + 4 + u64::from(ops_len),
-        };
-        if let Err(why) = state.apply_ops(&ops, Some(values), frame.len() as u64) {
-            // The transaction validated every step, so this is a bug; the record is in the log,
-            // so the only safe course is to stop writing until a reopen replays it.
-            let cause = format!("commit {seq} did not apply: {why}");
-            w.poisoned = Some(cause.clone());
-            return Err(Error::Poisoned { cause });
+            return Err(e.error);
         }
         state.seq = seq;
         self.store.finish_commit(w, Arc::new(state))?;
         Ok(seq)
     }
+}
+
+/// Applies `ops` to a copy of the writer's state as if the record were appended at the end
+/// of the active segment, and encodes its frame: both at once for a large record (the
+/// values area comes first in the payload, so its place is known before encoding).
+fn apply_and_encode(
+    values_area: &[u8],
+    w: &Writer,
+    record: &LogRecord,
+    ops: &[Op],
+) -> Result<(State, Vec<u8>)> {
+    let values = ValuesAt {
+        segment: w.log.segment.seq as u32,
+        offset: w.log.end + (FRAME_HEADER + VALUES_AT) as u64,
+        bytes: values_area,
+    };
+    let mut state = (*w.latest).clone();
+    let (frame, applied) = if ops.len() >= PARALLEL_COMMIT_OPS {
+        std::thread::scope(|scope| {
+            let encoder = scope.spawn(|| encode_frame(record, values_area));
+            let applied = state.apply_ops(ops, Some(values), 0);
+            (encoder.join().unwrap_or(Err(EncodeError::Other("encoding a record panicked"))), applied)
+        })
+    } else {
+        (encode_frame(record, values_area), state.apply_ops(ops, Some(values), 0))
+    };
+    let frame =
+        frame.map_err(|_| Error::RecordTooLarge { bytes: values_area.len() as u64, limit: MAX_PAYLOAD })?;
+    // The transaction validated every step, so this is a bug; nothing was written yet.
+    applied.map_err(|why| Error::Invalid(format!("commit {} does not apply: {why}", state.seq + 1)))?;
+    Ok((state, frame))
 }
