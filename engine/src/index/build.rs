@@ -22,8 +22,9 @@ const DEAD: u32 = u32::MAX;
 /// rebuilding the base, when they are also large next to what the state already holds.
 const BULK_MIN_WORK: usize = 100_000;
 
-/// Uid -> new dense number: a table when uids are dense enough, else a hash map.
+/// Uid -> new dense number: an offset, a table when uids are dense enough, else a hash map.
 enum UidLookup {
+    Range { min: u64, len: u64 },
     Table { min: u64, dense: Vec<u32> },
     Map(FxHashMap<u64, u32>),
 }
@@ -34,6 +35,11 @@ impl UidLookup {
             (Some(&a), Some(&b)) => (a, b),
             _ => return UidLookup::Map(FxHashMap::default()),
         };
+        // Nodes numbered in uid order over a gap-free range (a bulk load of one type into an
+        // empty store): the dense number is the uid minus a constant, and no table is needed.
+        if max - min + 1 == uids.len() as u64 && uids.windows(2).all(|w| w[0] < w[1]) {
+            return UidLookup::Range { min, len: uids.len() as u64 };
+        }
         if max - min < 4 * uids.len() as u64 + 1024 {
             let mut dense = vec![DEAD; (max - min + 1) as usize];
             for (d, &u) in uids.iter().enumerate() {
@@ -48,6 +54,7 @@ impl UidLookup {
     #[inline]
     fn get(&self, uid: u64) -> Option<u32> {
         match self {
+            UidLookup::Range { min, len } => uid.checked_sub(*min).filter(|i| i < len).map(|i| i as u32),
             UidLookup::Table { min, dense } => {
                 uid.checked_sub(*min).and_then(|i| dense.get(i as usize)).copied().filter(|&d| d != DEAD)
             }

@@ -25,7 +25,7 @@ use crate::value::{Value, ValueView};
 mod overlay;
 mod schema;
 
-use overlay::{EdgeOverlay, Holders};
+use overlay::{EdgeOverlay, Holders, TouchedNodes};
 
 /// The one write transaction. Commit with [`WriteTxn::commit`]; drop it to roll back.
 ///
@@ -48,7 +48,7 @@ pub struct WriteTxn<'s> {
     catalog: Catalog,
     ops: Vec<Op>,
     values: Vec<u8>,
-    nodes: FxHashMap<u64, Option<TypeId>>,
+    nodes: TouchedNodes,
     /// Values set (where their encoding sits in `values`) or removed by this transaction.
     props: FxHashMap<(u64, PropId), Option<(u32, u32)>>,
     unique: FxHashMap<(PropId, u64), Holders>,
@@ -70,7 +70,7 @@ impl<'s> WriteTxn<'s> {
             writer,
             ops: Vec::new(),
             values: Vec::new(),
-            nodes: FxHashMap::default(),
+            nodes: TouchedNodes::default(),
             props: FxHashMap::default(),
             unique: FxHashMap::default(),
             edges: EdgeOverlay::default(),
@@ -101,8 +101,8 @@ impl<'s> WriteTxn<'s> {
 
     /// The type of a live node, as the transaction sees it.
     pub fn node_type(&self, uid: u64) -> Option<TypeId> {
-        match self.nodes.get(&uid) {
-            Some(t) => *t,
+        match self.nodes.get(uid) {
+            Some(t) => t,
             None => self.state.dense(uid).map(|d| self.state.node_type(d)),
         }
         .filter(|&t| self.catalog.node_type(t).is_ok())
@@ -117,7 +117,7 @@ impl<'s> WriteTxn<'s> {
         if let Some(slot) = self.props.get(&(uid, prop)) {
             return Ok(slot.and_then(|s| self.pending_value(s)).map(|v| v.to_value()));
         }
-        if self.nodes.contains_key(&uid) {
+        if self.nodes.contains(uid) {
             // Created (or deleted) by this transaction: nothing from before applies.
             return Ok(None);
         }
@@ -136,7 +136,7 @@ impl<'s> WriteTxn<'s> {
     pub fn neighbors(&mut self, edge: EdgeId, dir: Direction, uid: u64) -> Result<Vec<u64>> {
         self.sync_overlay();
         let mut out: Vec<u64> = Vec::new();
-        if !self.nodes.contains_key(&uid)
+        if !self.nodes.contains(uid)
             && let Some(d) = self.state.dense(uid)
         {
             out.extend(self.state.neighbors(edge, dir, d).iter().map(|&t| self.state.uid(t)));
@@ -284,7 +284,7 @@ impl<'s> WriteTxn<'s> {
         let mut out: Vec<u64> = committed
             .into_iter()
             .map(|d| snap.uid(d))
-            .filter(|u| !self.props.contains_key(&(*u, prop)) && !self.nodes.contains_key(u))
+            .filter(|u| !self.props.contains_key(&(*u, prop)) && !self.nodes.contains(*u))
             .collect();
         if let Some(holders) = self.unique.get(&(prop, key)) {
             for u in holders.iter() {

@@ -2,7 +2,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::catalog::EdgeId;
+use crate::catalog::{EdgeId, TypeId};
 use crate::index::Direction;
 
 /// Nodes that took a unique value's key in this transaction (almost always one: a second
@@ -56,5 +56,105 @@ impl EdgeOverlay {
                 c.removed.insert(b);
             }
         }
+    }
+}
+
+/// Marks a deleted node in [`TouchedNodes::run`].
+const GONE: u32 = u32::MAX;
+
+/// Nodes this transaction created (`Some(type)`) or deleted (`None`). Creations with ascending,
+/// contiguous uids (what a bulk load does) go into a plain array, the rest into a hash map, so
+/// that the lookups every edge makes stay cheap.
+#[derive(Default)]
+pub(super) struct TouchedNodes {
+    run_start: u64,
+    run: Vec<u32>,
+    others: FxHashMap<u64, Option<TypeId>>,
+}
+
+impl TouchedNodes {
+    fn run_index(&self, uid: u64) -> Option<usize> {
+        let i = usize::try_from(uid.checked_sub(self.run_start)?).ok()?;
+        (i < self.run.len()).then_some(i)
+    }
+
+    /// What the transaction did to `uid`, if anything.
+    #[inline]
+    pub(super) fn get(&self, uid: u64) -> Option<Option<TypeId>> {
+        match self.run_index(uid) {
+            Some(i) => Some(Some(self.run[i]).filter(|&t| t != GONE)),
+            None if self.others.is_empty() => None,
+            None => self.others.get(&uid).copied(),
+        }
+    }
+
+    /// Whether the transaction created or deleted `uid`.
+    pub(super) fn contains(&self, uid: u64) -> bool {
+        self.get(uid).is_some()
+    }
+
+    /// Records a creation (`Some(type)`) or deletion (`None`).
+    pub(super) fn insert(&mut self, uid: u64, ty: Option<TypeId>) {
+        if let Some(i) = self.run_index(uid) {
+            self.run[i] = ty.unwrap_or(GONE);
+            return;
+        }
+        let extends = self.run.is_empty() || uid == self.run_start + self.run.len() as u64;
+        if let Some(t) = ty
+            && t != GONE
+            && extends
+            && !self.others.contains_key(&uid)
+        {
+            if self.run.is_empty() {
+                self.run_start = uid;
+            }
+            self.run.push(t);
+            return;
+        }
+        self.others.insert(uid, ty);
+    }
+
+    /// Every node touched, with what happened to it.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (u64, Option<TypeId>)> + '_ {
+        let run = self
+            .run
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| (self.run_start + i as u64, Some(t).filter(|&t| t != GONE)));
+        run.chain(self.others.iter().map(|(&u, &t)| (u, t)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn touched_nodes_agree_with_a_map() {
+        let mut t = TouchedNodes::default();
+        let mut model: FxHashMap<u64, Option<TypeId>> = FxHashMap::default();
+        let steps: [(u64, Option<TypeId>); 9] = [
+            (5, Some(1)),
+            (6, Some(2)),
+            (7, Some(1)),
+            (6, None),
+            (20, Some(3)),
+            (8, Some(4)),
+            (4, Some(0)),
+            (8, None),
+            (21, Some(1)),
+        ];
+        for (uid, ty) in steps {
+            t.insert(uid, ty);
+            model.insert(uid, ty);
+            for probe in 0..30 {
+                assert_eq!(t.get(probe), model.get(&probe).copied(), "uid {probe} after {uid}");
+            }
+        }
+        let mut all: Vec<_> = t.iter().collect();
+        all.sort_unstable();
+        let mut want: Vec<_> = model.into_iter().collect();
+        want.sort_unstable();
+        assert_eq!(all, want);
     }
 }

@@ -73,9 +73,9 @@ impl WriteTxn<'_> {
             .nodes_of_type(ty)
             .into_iter()
             .map(|d| snap.uid(d))
-            .filter(|u| !self.nodes.contains_key(u))
+            .filter(|u| !self.nodes.contains(*u))
             .collect();
-        out.extend(self.nodes.iter().filter(|(_, t)| **t == Some(ty)).map(|(u, _)| *u));
+        out.extend(self.nodes.iter().filter(|(_, t)| *t == Some(ty)).map(|(u, _)| u));
         out.sort_unstable();
         Ok(out)
     }
