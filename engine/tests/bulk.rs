@@ -112,3 +112,45 @@ fn a_bulk_transaction_answers_like_small_ones() {
     assert_eq!(common::neighbors(&bulk, KNOWS, Direction::Out, person(6)), vec![person(7)]);
     assert!(bulk.check().unwrap().is_ok());
 }
+
+/// One type, contiguous uids, into an empty store: the rebuild maps uids by offset.
+#[test]
+fn a_bulk_load_of_contiguous_uids_into_an_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let n: u64 = 40_000;
+    let targets = |i: u64| -> Vec<u64> {
+        let mut t = vec![(i % n) + 1, (i * 7) % n + 1, (i * 7 + 3) % n + 1];
+        t.sort_unstable();
+        t.dedup();
+        t
+    };
+    let store = Store::open(dir.path()).unwrap();
+    let mut txn = store.write().unwrap();
+    define(&mut txn);
+    for u in 1..=n {
+        txn.create_node(PERSON, Some(u)).unwrap();
+        txn.set(u, AGE, Value::Int(u as i64)).unwrap();
+    }
+    for u in 1..=n {
+        txn.add_edges(KNOWS, u, &targets(u)).unwrap();
+    }
+    txn.commit().unwrap();
+    assert_eq!(store.snapshot().stats().delta_lists, 0, "the bulk record went into the base");
+    let check = |store: &Store| {
+        for u in (1..=n).step_by(1999).chain([n]) {
+            assert_eq!(neighbors(store, KNOWS, Direction::Out, u), targets(u), "out of {u}");
+            let mut inn: Vec<u64> = (1..=n).filter(|&v| targets(v).contains(&u)).collect();
+            inn.sort_unstable();
+            assert_eq!(neighbors(store, KNOWS, Direction::In, u), inn, "in of {u}");
+            let snap = store.snapshot();
+            let d = snap.dense(u).unwrap();
+            assert_eq!(snap.value(d, AGE).unwrap().map(|v| v.to_value()), Some(Value::Int(u as i64)));
+        }
+        assert!(store.snapshot().dense(n + 1).is_none());
+        assert!(store.check().unwrap().is_ok());
+    };
+    check(&store);
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    check(&store);
+}

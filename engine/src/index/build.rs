@@ -156,6 +156,26 @@ impl CsrBuilder {
     }
 }
 
+/// Calls `f` with every (source, target) the record adds along `edge`, in dense numbers.
+fn for_each_added(
+    extra: &[Op],
+    edge: EdgeId,
+    resolve: &dyn Fn(u64) -> Result<u32, String>,
+    f: &mut dyn FnMut(u32, u32),
+) -> Result<(), String> {
+    for op in extra {
+        if let Op::AddEdges { edge: e, src, dsts } = op
+            && *e == edge
+        {
+            let s = resolve(*src)?;
+            for &d in &dsts.0 {
+                f(s, resolve(d)?);
+            }
+        }
+    }
+    Ok(())
+}
+
 impl State {
     /// Calls `f` with a base holding everything this state holds: the state's own base when its
     /// delta is empty (just checkpointed, or after a bulk record), else a freshly built one.
@@ -186,6 +206,8 @@ impl State {
                         CatalogChange::AddType { .. }
                             | CatalogChange::AddProperty { .. }
                             | CatalogChange::AddEdge { .. }
+                            | CatalogChange::SetInverse { .. }
+                            | CatalogChange::SetIndexes { .. }
                             | CatalogChange::SetSource { .. }
                     ) => {}
                 Op::SetProp { .. } => {}
@@ -336,20 +358,17 @@ impl State {
                 }
                 Err(_) => Vec::new(),
             };
-            // The record's additions, resolved to new dense numbers once: every pass below
-            // reads them sequentially.
+            // The record's additions: resolved on every pass when that is a subtraction, else
+            // resolved once into a list that every pass reads sequentially.
+            let cheap = matches!(lookup, UidLookup::Range { .. });
             let mut added: Vec<(u32, u32)> = Vec::new();
-            for op in extra {
-                if let Op::AddEdges { edge, src, dsts } = op
-                    && *edge == e
-                {
-                    let s = resolve(*src)?;
-                    for &d in &dsts.0 {
-                        added.push((s, resolve(d)?));
-                    }
-                }
+            if !cheap {
+                for_each_added(extra, e, &resolve, &mut |s, t| added.push((s, t)))?;
             }
             let visit = |f: &mut dyn FnMut(u32, u32)| -> Result<(), String> {
+                if cheap {
+                    for_each_added(extra, e, &resolve, f)?;
+                }
                 for &(s, t) in &added {
                     f(s, t);
                 }
