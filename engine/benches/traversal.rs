@@ -101,6 +101,7 @@ fn benches(c: &mut Criterion) {
     let t = Instant::now();
     let store = Store::open(dir.path()).unwrap();
     let open = t.elapsed();
+    assert_eq!(store.recovery_report().replayed, 0, "the checkpoint covers the whole load");
     let snap = store.snapshot();
     let adj = EngineAdj(snap.adjacency(0, Direction::Out));
     let inn = snap.adjacency(0, Direction::In);

@@ -331,12 +331,28 @@ pub enum FrameRead<'a> {
         /// Offset of the next frame.
         next: usize,
     },
-    /// Nothing but zeros (or nothing) from here on: the end of the written log.
+    /// Nothing but zeros (or nothing) from here on, as far as [`ZERO_WINDOW`] reaches: the end
+    /// of the written log.
     End,
     /// An incomplete frame followed only by zeros: what a crash mid-write leaves.
     Torn(&'static str),
     /// A damaged frame with data after it: not something a crash can leave.
     Corrupt(&'static str),
+}
+
+/// How far past a frame the reader looks for data before calling the rest of the file zeros.
+///
+/// A preallocated segment is zeros up to its size (64 MiB by default), and reading all of them
+/// would cost every open a scan of the whole tail. Damage that matters always has data right
+/// behind it: a zeroed or broken header is followed by its own payload, a broken payload by the
+/// next frame. So a window of 1 MiB tells "nothing more was written" from "something was
+/// written after this" as well as the whole tail would, except for damage that zeroes more than
+/// a mebibyte at once, which no torn write produces.
+pub const ZERO_WINDOW: usize = 1 << 20;
+
+/// Whether the first [`ZERO_WINDOW`] bytes of `bytes` are zero.
+fn zeros_ahead(bytes: &[u8]) -> bool {
+    all_zero(&bytes[..bytes.len().min(ZERO_WINDOW)])
 }
 
 fn all_zero(bytes: &[u8]) -> bool {
@@ -350,7 +366,7 @@ fn le32(b: &[u8]) -> u32 {
 /// Reads the frame at `at` of `bytes` (a whole segment).
 pub fn read_frame(bytes: &[u8], at: usize) -> FrameRead<'_> {
     let rest = bytes.get(at..).unwrap_or_default();
-    if all_zero(rest.get(..FRAME_HEADER.min(rest.len())).unwrap_or_default()) && all_zero(rest) {
+    if all_zero(rest.get(..FRAME_HEADER.min(rest.len())).unwrap_or_default()) && zeros_ahead(rest) {
         return FrameRead::End;
     }
     if rest.len() < FRAME_HEADER {
@@ -361,7 +377,7 @@ pub fn read_frame(bytes: &[u8], at: usize) -> FrameRead<'_> {
         return FrameRead::Corrupt("zeroed frame header followed by data");
     }
     if crc32fast::hash(&rest[..8]) != le32(&rest[8..12]) {
-        return if all_zero(after_header) {
+        return if zeros_ahead(after_header) {
             FrameRead::Torn("frame header checksum mismatch")
         } else {
             FrameRead::Corrupt("frame header checksum mismatch")
@@ -373,7 +389,7 @@ pub fn read_frame(bytes: &[u8], at: usize) -> FrameRead<'_> {
     }
     let payload = &after_header[..len];
     if crc32fast::hash(payload) != le32(&rest[4..8]) {
-        return if all_zero(&after_header[len..]) {
+        return if zeros_ahead(&after_header[len..]) {
             FrameRead::Torn("payload checksum mismatch")
         } else {
             FrameRead::Corrupt("payload checksum mismatch")

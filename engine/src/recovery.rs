@@ -190,8 +190,11 @@ pub(crate) fn replay(
     for (i, seg) in segments.iter().enumerate().skip(first) {
         let is_last = i + 1 == segments.len();
         let bytes = seg.bytes();
-        let later_empty =
-            segments[i + 1..].iter().all(|s| matches!(read_frame(s.bytes(), SEGMENT_HEADER), FrameRead::End));
+        // Whether every later segment is empty (a crash while starting the next one); only
+        // asked when this segment ends early.
+        let later_empty = || {
+            segments[i + 1..].iter().all(|s| matches!(read_frame(s.bytes(), SEGMENT_HEADER), FrameRead::End))
+        };
         loop {
             let damaged = |why: &str| Error::corrupt(&seg.path, at as u64, why);
             match read_frame(bytes, at) {
@@ -228,9 +231,9 @@ pub(crate) fn replay(
                     report.replayed += 1;
                     at = next;
                 }
-                FrameRead::End if is_last || later_empty => return Ok((seg.seq, at as u64)),
+                FrameRead::End if is_last || later_empty() => return Ok((seg.seq, at as u64)),
                 FrameRead::End => return Err(damaged("segment ends without its seal record")),
-                FrameRead::Torn(_) if is_last || later_empty => {
+                FrameRead::Torn(_) if is_last || later_empty() => {
                     report.torn_tail = Some((seg.path.clone(), at as u64));
                     return Ok((seg.seq, at as u64));
                 }
