@@ -93,8 +93,8 @@ impl<'a> AdjacencyView<'a> {
             return list;
         }
         let i = node.wrapping_sub(self.first) as usize;
-        match (self.offsets.get(i), self.offsets.get(i + 1)) {
-            (Some(&a), Some(&b)) => self.targets.get(a as usize..b as usize).unwrap_or_default(),
+        match self.offsets.get(i..i.wrapping_add(2)) {
+            Some(&[a, b]) => self.targets.get(a as usize..b as usize).unwrap_or_default(),
             _ => &[],
         }
     }
