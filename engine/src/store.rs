@@ -314,11 +314,16 @@ impl Store {
         }
     }
 
-    /// After a failed fsync: refuse further commits and zero what was appended after the last
-    /// durable offset (best effort; the writer is poisoned either way).
+    /// After a failed fsync: refuse further commits and, with `Durability::Fsync`, zero what was
+    /// appended after the last durable offset (best effort; the writer is poisoned either way).
+    /// Those commits were refused to their callers and never shown to readers. With
+    /// `Durability::None` they were acknowledged and are visible, so they stay: a failed fsync
+    /// there is what the setting accepts from a crash.
     fn abandon_unsynced(&self, w: &mut Writer, durable_end: u64, cause: &str) {
         w.poisoned = Some(cause.to_string());
-        let _ = w.log.wipe_from(durable_end);
+        if self.inner.options.durability == Durability::Fsync {
+            let _ = w.log.wipe_from(durable_end);
+        }
     }
 
     fn publish_synced(&self, s: &mut SyncState) {

@@ -171,3 +171,23 @@ fn a_failed_automatic_checkpoint_does_not_fail_the_commit() {
     assert_eq!(store.recovery_report().replayed, 0, "the last checkpoint covers everything");
     assert_eq!(names(&store), ["also", "kept"]);
 }
+
+#[test]
+fn without_durability_a_failed_sync_keeps_what_was_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let io = Arc::new(FaultyIo::default());
+    let opts = Options { io: io.clone(), durability: quiver_engine::Durability::None, ..Options::default() };
+    let store = Store::open_with(dir.path(), opts).unwrap();
+    let mut txn = store.write().unwrap();
+    define(&mut txn);
+    txn.commit().unwrap();
+    add(&store, "bulk").unwrap();
+    io.arm(Fault::FailSync);
+    assert!(matches!(store.sync(), Err(Error::Poisoned { .. })));
+    // Readers still see (and can read) the acknowledged commit; no more commits are taken.
+    assert_eq!(names(&store), ["bulk"]);
+    assert!(matches!(store.write(), Err(Error::Poisoned { .. })));
+    drop(store);
+    let store = open(dir.path(), &io);
+    assert_eq!(names(&store), ["bulk"], "in the same boot the page cache still holds it");
+}
