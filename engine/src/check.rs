@@ -49,13 +49,14 @@ impl Store {
             loop {
                 match read_frame(bytes, at) {
                     FrameRead::Frame { payload, next } => {
-                        if let Err(why) = decode_payload(payload) {
-                            report.problems.push(format!("{} at offset {at}: {why}", seg.path.display()));
-                        }
                         report.records += 1;
                         report.bytes += (next - at) as u64;
-                        if matches!(decode_payload(payload), Ok((LogRecord::Seal { .. }, _))) {
-                            break;
+                        match decode_payload(payload) {
+                            Ok((LogRecord::Seal { .. }, _)) => break,
+                            Ok(_) => {}
+                            Err(why) => {
+                                report.problems.push(format!("{} at offset {at}: {why}", seg.path.display()))
+                            }
                         }
                         at = next;
                     }

@@ -135,7 +135,7 @@ pub(crate) fn open(layout: &Layout, options: &Options) -> Result<Opened> {
 
     let mut report = RecoveryReport::default();
     let mut start = None;
-    for (seq, path) in listing.checkpoints.iter().rev() {
+    for (_, path) in listing.checkpoints.iter().rev() {
         match checkpoint::load(path) {
             Ok(loaded) if segments.iter().any(|s| s.seq == loaded.replay_from.segment) => {
                 report.checkpoint = Some(path.clone());
@@ -153,7 +153,6 @@ pub(crate) fn open(layout: &Layout, options: &Options) -> Result<Opened> {
             Ok(_) => report.bad_checkpoints.push(format!("{}: its log segment is gone", path.display())),
             Err(e) => report.bad_checkpoints.push(e.to_string()),
         }
-        let _ = seq;
     }
     let (mut state, from) = start.unwrap_or_else(|| {
         let state =

@@ -106,6 +106,22 @@ impl<'a> AdjacencyView<'a> {
     }
 }
 
+impl State {
+    /// The adjacency of `edge` in direction `dir`: the one place neighbor lookups are resolved.
+    pub fn adjacency(&self, edge: EdgeId, dir: Direction) -> AdjacencyView<'_> {
+        let has_delta = self.delta.touched.get(&(edge, dir)).is_some_and(|&n| n > 0);
+        let csr = self.base.csr(edge, dir);
+        AdjacencyView {
+            delta: has_delta.then_some(self),
+            edge,
+            dir,
+            first: csr.map_or(0, |c| c.first),
+            offsets: csr.map_or(&[], |c| &c.offsets),
+            targets: csr.map_or(&[], |c| &c.targets),
+        }
+    }
+}
+
 impl Snapshot {
     pub(crate) fn new(state: Arc<State>) -> Self {
         Snapshot { state }
@@ -154,23 +170,27 @@ impl Snapshot {
     /// Live nodes of a type, sorted by uid.
     pub fn nodes_of_type(&self, ty: TypeId) -> Vec<Dense> {
         let s = &self.state;
-        let mut out: Vec<Dense> = Vec::new();
-        // Base nodes of one type are contiguous and sorted by uid.
+        if s.catalog.node_type(ty).is_err() {
+            return Vec::new();
+        }
+        // Base nodes of one type are contiguous and sorted by uid; nodes created since come after
+        // in creation order, so the list is re-sorted only when there are some.
         let (start, end) = s.base.type_range(ty);
-        out.extend((start..end).filter(|&d| s.is_live(d)));
+        let mut out: Vec<Dense> = (start..end).filter(|&d| s.is_live(d)).collect();
         let b = s.base.len();
-        let extra_start = out.len();
-        for (i, n) in s.delta.nodes.iter().enumerate() {
-            if n.ty == ty && n.alive {
-                out.push(b + i as u32);
-            }
-        }
-        if out.len() > extra_start && extra_start > 0 {
+        let base_count = out.len();
+        out.extend(
+            s.delta
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.ty == ty && n.alive)
+                .map(|(i, _)| b + i as u32),
+        );
+        if out.len() > base_count {
             out.sort_unstable_by_key(|&d| s.uid(d));
-        } else if out.len() > extra_start {
-            out[extra_start..].sort_unstable_by_key(|&d| s.uid(d));
         }
-        if s.catalog.node_type(ty).is_err() { Vec::new() } else { out }
+        out
     }
 
     /// Neighbors of a node along `edge` in direction `dir`, sorted by dense number.
@@ -180,16 +200,7 @@ impl Snapshot {
 
     /// The adjacency of `edge` in direction `dir`, for loops over many nodes.
     pub fn adjacency(&self, edge: EdgeId, dir: Direction) -> AdjacencyView<'_> {
-        let has_delta = self.state.delta.touched.get(&(edge, dir)).is_some_and(|&n| n > 0);
-        let csr = self.state.base.csr(edge, dir);
-        AdjacencyView {
-            delta: has_delta.then_some(&*self.state),
-            edge,
-            dir,
-            first: csr.map_or(0, |c| c.first),
-            offsets: csr.map_or(&[], |c| &c.offsets),
-            targets: csr.map_or(&[], |c| &c.targets),
-        }
+        self.state.adjacency(edge, dir)
     }
 
     /// A property's value on a node, borrowed from the log's memory map.

@@ -85,7 +85,6 @@ pub(crate) struct Writer {
     pub log: SegmentWriter,
     pub latest: Arc<State>,
     pub generation: u64,
-    pub last_checkpoint: Instant,
     pub poisoned: Option<String>,
 }
 
@@ -113,6 +112,10 @@ pub(crate) struct Inner {
     synced: Condvar,
     pub recovery: RecoveryReport,
     checkpoint_error: Mutex<Option<String>>,
+    /// When the store was opened, and the last checkpoint in milliseconds after that: read by
+    /// every commit without taking the writer lock.
+    opened: Instant,
+    last_checkpoint_ms: std::sync::atomic::AtomicU64,
     _lock: File,
 }
 
@@ -168,13 +171,14 @@ impl Store {
                 log: opened.writer,
                 latest: state,
                 generation: opened.generation,
-                last_checkpoint: Instant::now(),
                 poisoned: None,
             }),
             sync: Mutex::new(sync),
             synced: Condvar::new(),
             recovery: opened.report,
             checkpoint_error: Mutex::new(None),
+            opened: Instant::now(),
+            last_checkpoint_ms: std::sync::atomic::AtomicU64::new(0),
             options,
             _lock: opened.lock,
         };
@@ -341,11 +345,12 @@ impl Store {
     /// next commit tries again (the log stays the source of truth meanwhile).
     fn maybe_checkpoint(&self) {
         let o = &self.inner.options;
-        let due = self.inner.published.load().delta.log_bytes >= o.checkpoint_bytes;
-        let timed = {
-            let w = lock(&self.inner.writer);
-            w.latest.delta.log_bytes > 0 && w.last_checkpoint.elapsed() >= o.checkpoint_interval
-        };
+        let log_bytes = self.inner.published.load().delta.log_bytes;
+        let since = self.inner.opened.elapsed().saturating_sub(Duration::from_millis(
+            self.inner.last_checkpoint_ms.load(std::sync::atomic::Ordering::Relaxed),
+        ));
+        let due = log_bytes >= o.checkpoint_bytes;
+        let timed = log_bytes > 0 && since >= o.checkpoint_interval;
         if due || timed {
             let result = self.checkpoint();
             *lock(&self.inner.checkpoint_error) = result.err().map(|e| e.to_string());
@@ -402,6 +407,8 @@ impl Store {
         self.wait_durable(seq, Some(w))?;
         self.publish(Arc::clone(&w.latest));
         let fresh = write_checkpoint(&self.inner.layout, &self.inner.options, w)?;
+        let ms = self.inner.opened.elapsed().as_millis() as u64;
+        self.inner.last_checkpoint_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
         let mut s = lock(&self.inner.sync);
         s.pending.clear();
         self.inner.published.store(fresh);
@@ -451,7 +458,6 @@ fn write_checkpoint(layout: &Layout, options: &Options, w: &mut Writer) -> Resul
     let loaded = checkpoint::load(&path)?;
     let fresh = Arc::new(state.with_base(Arc::new(loaded.base)));
     w.latest = Arc::clone(&fresh);
-    w.last_checkpoint = Instant::now();
     for (seq, old) in layout.list(w.generation)?.checkpoints {
         if seq != state.seq {
             // A leftover older checkpoint is harmless: the newest valid one wins on open.

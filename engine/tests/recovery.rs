@@ -287,7 +287,7 @@ fn an_unusable_directory_is_an_error() {
     assert!(matches!(err, Error::Io { .. }), "{err}");
 
     // Permissions bind only when not running as root.
-    if unsafe_free_euid() != 0 {
+    if effective_uid() != 0 {
         use std::os::unix::fs::PermissionsExt;
         let ro = dir.path().join("ro");
         std::fs::create_dir(&ro).unwrap();
@@ -297,7 +297,7 @@ fn an_unusable_directory_is_an_error() {
     }
 }
 
-fn unsafe_free_euid() -> u32 {
+fn effective_uid() -> u32 {
     use std::os::unix::fs::MetadataExt;
     // The owner of a file this process just created is its effective uid.
     let probe = tempfile::NamedTempFile::new().unwrap();

@@ -103,19 +103,6 @@ pub struct Csr {
     pub targets: Column<u32>,
 }
 
-impl Csr {
-    /// The neighbors of `node` (empty outside the covered range).
-    #[inline]
-    pub fn neighbors(&self, node: Dense) -> &[u32] {
-        let i = node.wrapping_sub(self.first) as usize;
-        let offsets: &[u64] = &self.offsets;
-        match (offsets.get(i), offsets.get(i + 1)) {
-            (Some(&a), Some(&b)) => self.targets.get(a as usize..b as usize).unwrap_or_default(),
-            _ => &[],
-        }
-    }
-}
-
 /// One property's values in the base: nodes sorted, with the value of each.
 #[derive(Debug, Clone, Default)]
 pub struct PropColumn {
@@ -343,12 +330,7 @@ impl State {
     /// Neighbors of `node` along `edge` in direction `dir`, sorted by dense number.
     #[inline]
     pub fn neighbors(&self, edge: EdgeId, dir: Direction, node: Dense) -> &[u32] {
-        if self.delta.touched.get(&(edge, dir)).is_some_and(|&n| n > 0)
-            && let Some(list) = self.delta.adjacency.get(&(edge, dir, node))
-        {
-            return list;
-        }
-        self.base.csr(edge, dir).map_or(&[], |c| c.neighbors(node))
+        self.adjacency(edge, dir).neighbors(node)
     }
 
     /// The value reference of `prop` on `node`.
