@@ -1,0 +1,21 @@
+//! # quiver-query
+//!
+//! Quiver's query layer. It owns the two pest grammars (GraphQL executable documents and the
+//! schema language), the spanned syntax trees, the schema (a user's SDL, the engine catalog it
+//! maps to, and the generated Dgraph-style API), validation by the GraphQL specification's
+//! rules, planning, execution over batches of uids against one engine snapshot, JSON output,
+//! and JSON/NDJSON import and export. [`Database`] ties them to a data directory.
+//!
+//! It must never know about sockets, HTTP, the wire protocol or authentication (that is the
+//! server's), nor about segments, frames or the index layout (that is the engine's): it speaks
+//! to the engine only through snapshots and write transactions.
+
+pub mod ast;
+pub mod datetime;
+mod error;
+pub mod grammar;
+pub mod json;
+
+pub use ast::Pos;
+pub use error::{Error, PathSegment, QueryError};
+pub use grammar::{ParseLimits, parse_executable, parse_schema};
