@@ -11,11 +11,19 @@
 //! to the engine only through snapshots and write transactions.
 
 pub mod ast;
+mod database;
 pub mod datetime;
 mod error;
+mod exec;
 pub mod grammar;
+mod import;
 pub mod json;
+pub mod plan;
+pub mod schema;
+pub mod validate;
 
 pub use ast::Pos;
+pub use database::{Database, Response};
 pub use error::{Error, PathSegment, QueryError};
 pub use grammar::{ParseLimits, parse_executable, parse_schema};
+pub use import::ImportReport;

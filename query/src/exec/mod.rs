@@ -1,0 +1,397 @@
+//! Execution of a [`Plan`] against one snapshot, level by level over batches of nodes: for each
+//! edge field of a level, one pass over that edge type's adjacency for every node of the level
+//! gives the next level. The result tree holds only dense node numbers and offsets; the JSON is
+//! then written straight into the output buffer, keys in selection order, values read from the
+//! memory-mapped segments.
+
+mod filter;
+mod write;
+
+use std::cmp::Ordering;
+
+use quiver_engine::{Dense, Direction, Snapshot, TypeId, ValueView};
+
+use crate::error::{PathSegment, QueryError};
+use crate::plan::{AggSel, ItemKind, ListArgs, NodeSel, OrderKey, Plan, RootKind};
+use crate::schema::Schema;
+
+type R<T> = Result<T, quiver_engine::Error>;
+
+/// The expanded nodes of one selection: the batch, what each item produced, and which nodes
+/// `@cascade` keeps.
+struct Level {
+    nodes: Vec<Dense>,
+    items: Vec<Expanded>,
+    keep: Option<Vec<bool>>,
+}
+
+enum Expanded {
+    /// Nothing to precompute (scalars, uid, typename).
+    Leaf,
+    /// Children of each node: `children.nodes[offsets[i]..offsets[i + 1]]`; `page` is
+    /// offset/first still to apply (deferred when the children are cascaded).
+    Edge { offsets: Vec<u32>, child: Box<Level>, page: Option<(usize, Option<usize>)> },
+    /// The aggregate of each node's neighbours.
+    Aggregate(Vec<Vec<write::AggValue>>),
+}
+
+/// Runs `plan` and appends the `data` object to `out`; field errors go to `errors` with the
+/// field's value null.
+pub fn run(snap: &Snapshot, schema: &Schema, plan: &Plan, out: &mut String, errors: &mut Vec<QueryError>) {
+    let w = write::Writer { snap, schema };
+    out.push('{');
+    for (i, root) in plan.roots.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        crate::json::write_str(out, &root.key);
+        out.push(':');
+        let mark = out.len();
+        if let Err(e) = run_root(snap, schema, &w, &root.kind, out) {
+            out.truncate(mark);
+            out.push_str("null");
+            errors.push(
+                QueryError::new(format!("storage error: {e}"))
+                    .at(root.pos)
+                    .with_path(vec![PathSegment::Key(root.key.clone())]),
+            );
+        }
+    }
+    out.push('}');
+}
+
+fn run_root(
+    snap: &Snapshot,
+    schema: &Schema,
+    w: &write::Writer<'_>,
+    kind: &RootKind,
+    out: &mut String,
+) -> R<()> {
+    match kind {
+        RootKind::Typename(t) => crate::json::write_str(out, t),
+        RootKind::Get { ty, uid, xids, sel } => {
+            let types = engine_types(schema, *ty);
+            let mut found: Option<Vec<Dense>> = uid.map(|u| snap.dense(u).into_iter().collect());
+            for (props, value) in xids {
+                let mut hits = Vec::new();
+                for (t, p) in props {
+                    if types.contains(t) {
+                        hits.extend(snap.lookup_eq(*p, value)?);
+                    }
+                }
+                found = Some(match found {
+                    None => hits,
+                    Some(prev) => prev.into_iter().filter(|d| hits.contains(d)).collect(),
+                });
+            }
+            let nodes: Vec<Dense> = found
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|d| types.contains(&snap.node_type(*d)))
+                .take(1)
+                .collect();
+            let level = expand(snap, sel, nodes)?;
+            if level.nodes.is_empty() || !kept(&level, 0) {
+                out.push_str("null");
+            } else {
+                w.node(out, sel, &level, 0)?;
+            }
+        }
+        RootKind::List { ty, args, sel } => {
+            let types = engine_types(schema, *ty);
+            let mut nodes = match &args.filter {
+                Some(f) => match filter::candidates(snap, &types, f)? {
+                    Some(c) => c,
+                    None => all_nodes(snap, &types),
+                },
+                None => all_nodes(snap, &types),
+            };
+            if let Some(f) = &args.filter {
+                let mut kept = Vec::with_capacity(nodes.len());
+                for d in nodes {
+                    if filter::matches(snap, f, d)? {
+                        kept.push(d);
+                    }
+                }
+                nodes = kept;
+            }
+            sort_nodes(snap, &mut nodes, &args.order)?;
+            let deferred = sel.cascade.is_some();
+            if !deferred {
+                paginate(&mut nodes, args);
+            }
+            let level = expand(snap, sel, nodes)?;
+            out.push('[');
+            let mut first = true;
+            let idx: Vec<usize> = (0..level.nodes.len()).filter(|&i| kept(&level, i)).collect();
+            let idx: Vec<usize> = if deferred { page(idx, args.offset, args.first) } else { idx };
+            for i in idx {
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                w.node(out, sel, &level, i)?;
+            }
+            out.push(']');
+        }
+        RootKind::Aggregate { ty, filter: f, sel } => {
+            let types = engine_types(schema, *ty);
+            let mut nodes = all_nodes(snap, &types);
+            if let Some(f) = f {
+                if let Some(c) = filter::candidates(snap, &types, f)? {
+                    nodes = c;
+                }
+                let mut kept = Vec::with_capacity(nodes.len());
+                for d in nodes {
+                    if filter::matches(snap, f, d)? {
+                        kept.push(d);
+                    }
+                }
+                nodes = kept;
+            }
+            let values = aggregate(snap, sel, &nodes)?;
+            w.aggregate(out, sel, &values);
+        }
+    }
+    Ok(())
+}
+
+fn engine_types(schema: &Schema, ty: usize) -> Vec<TypeId> {
+    schema.concrete(ty).iter().filter_map(|&c| schema.types[c].engine).collect()
+}
+
+/// Every node of the types, by uid.
+fn all_nodes(snap: &Snapshot, types: &[TypeId]) -> Vec<Dense> {
+    let mut out = Vec::new();
+    for t in types {
+        out.extend(snap.nodes_of_type(*t));
+    }
+    if types.len() > 1 {
+        out.sort_unstable_by_key(|d| snap.uid(*d));
+    }
+    out
+}
+
+fn kept(level: &Level, i: usize) -> bool {
+    level.keep.as_ref().is_none_or(|k| k[i])
+}
+
+fn paginate(nodes: &mut Vec<Dense>, args: &ListArgs) {
+    if args.offset > 0 {
+        nodes.drain(..args.offset.min(nodes.len()));
+    }
+    if let Some(n) = args.first {
+        nodes.truncate(n);
+    }
+}
+
+fn page<T>(v: Vec<T>, offset: usize, first: Option<usize>) -> Vec<T> {
+    v.into_iter().skip(offset).take(first.unwrap_or(usize::MAX)).collect()
+}
+
+/// Sorts by the order keys (nodes without a value last), then by uid; by uid alone when
+/// there are no keys.
+fn sort_nodes(snap: &Snapshot, nodes: &mut [Dense], order: &[OrderKey]) -> R<()> {
+    if order.is_empty() {
+        if !nodes.is_sorted_by_key(|d| snap.uid(*d)) {
+            nodes.sort_unstable_by_key(|d| snap.uid(*d));
+        }
+        return Ok(());
+    }
+    let mut keyed: Vec<(Vec<Option<ValueView<'_>>>, u64, Dense)> = Vec::with_capacity(nodes.len());
+    for &d in nodes.iter() {
+        let ty = snap.node_type(d);
+        let mut keys = Vec::with_capacity(order.len());
+        for k in order {
+            keys.push(match filter::prop_for(&k.props, ty) {
+                Some(p) => snap.value(d, p)?,
+                None => None,
+            });
+        }
+        keyed.push((keys, snap.uid(d), d));
+    }
+    keyed.sort_by(|a, b| {
+        for (i, k) in order.iter().enumerate() {
+            let o = match (&a.0[i], &b.0[i]) {
+                (Some(x), Some(y)) => {
+                    let o = x.total_cmp(y);
+                    if k.desc { o.reverse() } else { o }
+                }
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        a.1.cmp(&b.1)
+    });
+    for (slot, k) in nodes.iter_mut().zip(keyed) {
+        *slot = k.2;
+    }
+    Ok(())
+}
+
+/// Expands a selection over a batch of nodes, recursively, one batch per edge field per level.
+fn expand(snap: &Snapshot, sel: &NodeSel, nodes: Vec<Dense>) -> R<Level> {
+    let mut items = Vec::with_capacity(sel.items.len());
+    let mut scratch: Vec<Dense> = Vec::new();
+    for item in &sel.items {
+        items.push(match &item.kind {
+            ItemKind::Edge { edges, args, sel: child_sel, .. } => {
+                let mut offsets = Vec::with_capacity(nodes.len() + 1);
+                let mut children: Vec<Dense> = Vec::new();
+                offsets.push(0u32);
+                let deferred = child_sel.cascade.is_some();
+                let views: Vec<_> =
+                    edges.iter().map(|(t, e)| (*t, snap.adjacency(*e, Direction::Out))).collect();
+                for &n in &nodes {
+                    let ty = snap.node_type(n);
+                    if let Some((_, adj)) = views.iter().find(|(t, _)| *t == ty) {
+                        scratch.clear();
+                        scratch.extend_from_slice(adj.neighbors(n));
+                        if let Some(f) = &args.filter {
+                            let mut kept = 0;
+                            for i in 0..scratch.len() {
+                                if filter::matches(snap, f, scratch[i])? {
+                                    scratch[kept] = scratch[i];
+                                    kept += 1;
+                                }
+                            }
+                            scratch.truncate(kept);
+                        }
+                        sort_nodes(snap, &mut scratch, &args.order)?;
+                        if deferred {
+                            children.extend_from_slice(&scratch);
+                        } else {
+                            let end = scratch
+                                .len()
+                                .min(args.offset.saturating_add(args.first.unwrap_or(usize::MAX)));
+                            children.extend_from_slice(&scratch[args.offset.min(end)..end]);
+                        }
+                    }
+                    offsets.push(children.len() as u32);
+                }
+                let child = expand(snap, child_sel, children)?;
+                Expanded::Edge {
+                    offsets,
+                    child: Box::new(child),
+                    page: deferred.then_some((args.offset, args.first)),
+                }
+            }
+            ItemKind::EdgeAggregate { edges, filter: f, sel: agg } => {
+                let mut per_node = Vec::with_capacity(nodes.len());
+                for &n in &nodes {
+                    let ty = snap.node_type(n);
+                    scratch.clear();
+                    if let Some((_, e)) = edges.iter().find(|(t, _)| *t == ty) {
+                        scratch.extend_from_slice(snap.neighbors(*e, Direction::Out, n));
+                    }
+                    if let Some(f) = f {
+                        let mut kept = Vec::with_capacity(scratch.len());
+                        for &d in &scratch {
+                            if filter::matches(snap, f, d)? {
+                                kept.push(d);
+                            }
+                        }
+                        scratch = kept;
+                    }
+                    per_node.push(aggregate(snap, agg, &scratch)?);
+                }
+                Expanded::Aggregate(per_node)
+            }
+            _ => Expanded::Leaf,
+        });
+    }
+    let mut level = Level { nodes, items, keep: None };
+    if let Some(required) = &sel.cascade {
+        let mut keep = vec![true; level.nodes.len()];
+        for (i, k) in keep.iter_mut().enumerate() {
+            for &r in required {
+                if !has_item(snap, sel, &level, r, i)? {
+                    *k = false;
+                    break;
+                }
+            }
+        }
+        level.keep = Some(keep);
+    }
+    Ok(level)
+}
+
+/// Whether node `i` of a level has item `r` (for `@cascade`).
+fn has_item(snap: &Snapshot, sel: &NodeSel, level: &Level, r: usize, i: usize) -> R<bool> {
+    let node = level.nodes[i];
+    Ok(match (&sel.items[r].kind, &level.items[r]) {
+        (ItemKind::Scalar { props, .. }, _) => match filter::prop_for(props, snap.node_type(node)) {
+            Some(p) => match snap.value(node, p)? {
+                Some(ValueView::List(l)) => !l.is_empty(),
+                Some(_) => true,
+                None => false,
+            },
+            None => false,
+        },
+        (ItemKind::Edge { .. }, Expanded::Edge { offsets, child, .. }) => {
+            (offsets[i] as usize..offsets[i + 1] as usize).any(|c| kept(child, c))
+        }
+        _ => true,
+    })
+}
+
+/// The aggregate values of a set of nodes, one per item of `sel`.
+fn aggregate(snap: &Snapshot, sel: &AggSel, nodes: &[Dense]) -> R<Vec<write::AggValue>> {
+    use crate::schema::api::Reduce;
+    use write::AggValue;
+    let mut out = Vec::with_capacity(sel.items.len());
+    for (_, item) in &sel.items {
+        out.push(match item {
+            crate::plan::AggItem::Typename(t) => AggValue::Text(t.clone()),
+            crate::plan::AggItem::Count => AggValue::Int(nodes.len() as i64),
+            crate::plan::AggItem::Reduce { props, op, .. } => {
+                let mut best: Option<quiver_engine::Value> = None;
+                let (mut sum_i, mut sum_f, mut n, mut overflow) = (0i64, 0f64, 0u64, false);
+                for &d in nodes {
+                    let Some(p) = filter::prop_for(props, snap.node_type(d)) else { continue };
+                    let Some(v) = snap.value(d, p)? else { continue };
+                    n += 1;
+                    match v {
+                        ValueView::Int(i) => {
+                            sum_f += i as f64;
+                            match sum_i.checked_add(i) {
+                                Some(s) => sum_i = s,
+                                None => overflow = true,
+                            }
+                        }
+                        ValueView::Float(x) => sum_f += x,
+                        _ => {}
+                    }
+                    let better = match (&best, op) {
+                        (None, _) => true,
+                        (Some(b), Reduce::Min) => b.as_scalar_view().is_some_and(|b| v.total_cmp(&b).is_lt()),
+                        (Some(b), Reduce::Max) => b.as_scalar_view().is_some_and(|b| v.total_cmp(&b).is_gt()),
+                        _ => false,
+                    };
+                    if better && matches!(op, Reduce::Min | Reduce::Max) {
+                        best = Some(v.to_value());
+                    }
+                }
+                match op {
+                    _ if n == 0 => AggValue::Null,
+                    Reduce::Min | Reduce::Max => best.map_or(AggValue::Null, AggValue::Value),
+                    Reduce::Sum => {
+                        let ints = nodes.first().and_then(|&d| {
+                            props.iter().find(|(t, _)| *t == snap.node_type(d)).map(|(_, p)| *p)
+                        });
+                        let is_int = ints.is_some_and(|p| {
+                            snap.catalog().property(p).is_ok_and(|p| p.ty == quiver_engine::ScalarType::Int)
+                        });
+                        if is_int && !overflow { AggValue::Int(sum_i) } else { AggValue::Float(sum_f) }
+                    }
+                    Reduce::Avg => AggValue::Float(sum_f / n as f64),
+                }
+            }
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,424 @@
+//! JSON and NDJSON import (SPEC §5). A JSON file is an object keyed by type name, each an array
+//! of node objects; an NDJSON file has one node object per line with `"__typename"`. Nested
+//! objects are nodes of the field's type; `"id": "0x.."` keeps that uid and references the node
+//! wherever it is defined (before or after, in this file or already stored); nodes without an
+//! id get fresh uids above every uid in the file, in document order.
+//!
+//! Records are applied in batches, one transaction each: a bad record fails its batch whole,
+//! with an error naming the file, the record's line and the field.
+
+use std::path::Path;
+
+use quiver_engine::{ScalarType, Value as EValue, WriteTxn};
+use rustc_hash::FxHashSet;
+use serde_json::{Map, Value as Json};
+
+use crate::database::Database;
+use crate::error::Error;
+use crate::plan::parse_uid;
+use crate::schema::{FieldKind, Schema};
+
+/// Top-level records per transaction.
+const BATCH: usize = 10_000;
+
+/// What an import did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Nodes created.
+    pub nodes: u64,
+    /// Edges added.
+    pub edges: u64,
+    /// Transactions committed.
+    pub batches: u64,
+}
+
+/// One top-level record: its type (if known from the file's structure), value and line.
+struct Record {
+    ty: Option<String>,
+    value: Json,
+    line: usize,
+}
+
+impl Database {
+    /// Imports a JSON document (`{"Type": [{...}, ...], ...}`); `name` is used in errors.
+    pub fn import_json(&self, name: &str, text: &str) -> Result<ImportReport, Error> {
+        let doc: Map<String, Json> = serde_json::from_str(text).map_err(|e| Error::Import {
+            file: name.to_string(),
+            line: e.line(),
+            field: "-".into(),
+            message: format!("bad JSON: {e}"),
+        })?;
+        let starts = record_lines(text);
+        let mut records = Vec::new();
+        for (ty, items) in doc {
+            let Json::Array(items) = items else {
+                return Err(Error::Import {
+                    file: name.into(),
+                    line: 1,
+                    field: ty,
+                    message: "each type maps to an array of objects".into(),
+                });
+            };
+            for value in items {
+                let line = starts.get(records.len()).copied().unwrap_or(1);
+                records.push(Record { ty: Some(ty.clone()), value, line });
+            }
+        }
+        self.import_records(name, records)
+    }
+
+    /// Imports NDJSON: one node object with `"__typename"` per line.
+    pub fn import_ndjson(&self, name: &str, text: &str) -> Result<ImportReport, Error> {
+        let mut records = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let value: Json = serde_json::from_str(line).map_err(|e| Error::Import {
+                file: name.into(),
+                line: i + 1,
+                field: "-".into(),
+                message: format!("bad JSON: {e}"),
+            })?;
+            records.push(Record { ty: None, value, line: i + 1 });
+        }
+        self.import_records(name, records)
+    }
+
+    /// Imports a file: NDJSON when it ends in `.ndjson` or `.jsonl`, JSON otherwise.
+    pub fn import_file(&self, path: &Path) -> Result<ImportReport, Error> {
+        let name = path.display().to_string();
+        let text =
+            std::fs::read_to_string(path).map_err(|source| Error::Io { path: name.clone(), source })?;
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("ndjson" | "jsonl") => self.import_ndjson(&name, &text),
+            _ => self.import_json(&name, &text),
+        }
+    }
+
+    fn import_records(&self, file: &str, records: Vec<Record>) -> Result<ImportReport, Error> {
+        let loaded = self.loaded()?;
+        // Pre-pass: the uids the file defines, and the largest uid it names.
+        let mut defined = FxHashSet::default();
+        let mut max_uid = 0u64;
+        for r in &records {
+            let ty = r.ty.as_deref().and_then(|t| loaded.schema.type_index(t));
+            scan(&loaded.schema, &r.value, ty, true, &mut defined, &mut max_uid);
+        }
+        let mut report = ImportReport::default();
+        let mut next_fresh = max_uid.saturating_add(1).max(self.store().snapshot().next_uid());
+        for batch in records.chunks(BATCH) {
+            let mut imp = Importer {
+                schema: &loaded.schema,
+                txn: self.store().write()?,
+                file,
+                line: 0,
+                defined: &defined,
+                placeholders: FxHashSet::default(),
+                next_fresh,
+                nodes: 0,
+                edges: 0,
+            };
+            for r in batch {
+                imp.line = r.line;
+                let ty_name = match (&r.ty, r.value.get("__typename")) {
+                    (_, Some(Json::String(t))) => t.clone(),
+                    (Some(t), _) => t.clone(),
+                    (None, _) => return Err(imp.err("-", "an NDJSON record needs \"__typename\"")),
+                };
+                let ty = loaded
+                    .schema
+                    .type_index(&ty_name)
+                    .ok_or_else(|| imp.err(&ty_name, format!("unknown type {ty_name}")))?;
+                imp.node(&r.value, ty, true, &ty_name)?;
+            }
+            next_fresh = imp.next_fresh;
+            let (nodes, edges) = (imp.nodes, imp.edges);
+            imp.txn.commit()?;
+            report.nodes += nodes;
+            report.edges += edges;
+            report.batches += 1;
+        }
+        Ok(report)
+    }
+}
+
+/// Whether an object only names a node (`{"id": ..}`, perhaps with `__typename`).
+fn is_reference(obj: &Map<String, Json>, id_key: &str) -> bool {
+    obj.contains_key(id_key) && obj.keys().all(|k| k == id_key || k == "__typename")
+}
+
+fn id_key(schema: &Schema, ty: usize) -> &str {
+    let t = &schema.types[ty];
+    t.id_field.map_or("id", |i| t.fields[i].name.as_str())
+}
+
+/// Collects the uids the records define and the largest uid they name, walking nested nodes
+/// through the schema's edge fields (type errors are left for the import pass, which reports
+/// them with their place).
+fn scan(schema: &Schema, v: &Json, ty: Option<usize>, top: bool, defined: &mut FxHashSet<u64>, max: &mut u64) {
+    let Json::Object(obj) = v else { return };
+    let ty = match obj.get("__typename").and_then(Json::as_str) {
+        Some(name) => schema.type_index(name),
+        None => ty,
+    };
+    let Some(ty) = ty else { return };
+    let key = id_key(schema, ty);
+    if let Some(uid) = obj.get(key).and_then(Json::as_str).and_then(parse_uid) {
+        *max = (*max).max(uid);
+        if top || !is_reference(obj, key) {
+            defined.insert(uid);
+        }
+    }
+    for (k, child) in obj {
+        let Some((_, f)) = schema.field(ty, k) else { continue };
+        let FieldKind::Edge { target, .. } = f.kind else { continue };
+        match child {
+            Json::Array(items) => items.iter().for_each(|i| scan(schema, i, Some(target), false, defined, max)),
+            other => scan(schema, other, Some(target), false, defined, max),
+        }
+    }
+}
+
+struct Importer<'a, 's> {
+    schema: &'a Schema,
+    txn: WriteTxn<'s>,
+    file: &'a str,
+    line: usize,
+    defined: &'a FxHashSet<u64>,
+    /// Nodes created by a reference before their definition was seen.
+    placeholders: FxHashSet<u64>,
+    next_fresh: u64,
+    nodes: u64,
+    edges: u64,
+}
+
+impl Importer<'_, '_> {
+    fn err(&self, field: &str, message: impl Into<String>) -> Error {
+        Error::Import {
+            file: self.file.to_string(),
+            line: self.line,
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// Imports one node object of user type `ty`; returns its uid.
+    fn node(&mut self, v: &Json, ty: usize, top: bool, path: &str) -> Result<u64, Error> {
+        let schema = self.schema;
+        let Json::Object(obj) = v else {
+            return Err(self.err(path, format!("expected an object, found {v}")));
+        };
+        let mut ty = ty;
+        if let Some(t) = obj.get("__typename") {
+            let name = t.as_str().unwrap_or_default();
+            let named = schema.type_index(name).ok_or_else(|| self.err(path, format!("unknown type {t}")))?;
+            if !schema.concrete(ty).contains(&named) {
+                return Err(self.err(path, format!("{name} is not a {}", schema.types[ty].name)));
+            }
+            ty = named;
+        }
+        if schema.types[ty].interface {
+            return Err(self.err(
+                path,
+                format!("{} is an interface: say which type with \"__typename\"", schema.types[ty].name),
+            ));
+        }
+        let engine_ty = schema.types[ty].engine.ok_or_else(|| self.err(path, "type is not bound"))?;
+        let key = id_key(schema, ty).to_string();
+        let explicit = match obj.get(&key) {
+            Some(Json::String(s)) => Some(parse_uid(s).filter(|u| *u != 0).ok_or_else(|| {
+                self.err(&format!("{path}.{key}"), format!("{s:?} is not a uid such as \"0x2a\""))
+            })?),
+            Some(other) => {
+                return Err(
+                    self.err(&format!("{path}.{key}"), format!("expected a uid string, found {other}"))
+                );
+            }
+            None => None,
+        };
+        let reference = !top && is_reference(obj, &key);
+        // Whether this object brings the node into being (so its required fields must be here).
+        let mut created = false;
+        let uid = match explicit {
+            Some(uid) => {
+                match self.txn.node_type(uid) {
+                    Some(t) if t == engine_ty => created = !reference && self.placeholders.remove(&uid),
+                    Some(t) => {
+                        let other = schema
+                            .type_of_engine(t)
+                            .map_or("another type", |i| schema.types[i].name.as_str());
+                        return Err(
+                            self.err(path, format!("{uid:#x} is a {other}, not a {}", schema.types[ty].name))
+                        );
+                    }
+                    None if reference && !self.defined.contains(&uid) => {
+                        return Err(self.err(
+                            path,
+                            format!("dangling reference: no node {uid:#x} in the database or the file"),
+                        ));
+                    }
+                    None => {
+                        self.txn.create_node(engine_ty, Some(uid))?;
+                        self.nodes += 1;
+                        if reference {
+                            self.placeholders.insert(uid);
+                        } else {
+                            created = true;
+                        }
+                    }
+                }
+                uid
+            }
+            None => {
+                let uid = self.next_fresh;
+                self.next_fresh += 1;
+                self.txn.create_node(engine_ty, Some(uid))?;
+                self.nodes += 1;
+                created = true;
+                uid
+            }
+        };
+        if reference {
+            return Ok(uid);
+        }
+        for (k, value) in obj {
+            if *k == key || k == "__typename" {
+                continue;
+            }
+            let fpath = format!("{path}.{k}");
+            let Some((_, field)) = schema.field(ty, k) else {
+                return Err(self.err(&fpath, format!("{} has no field {k}", schema.types[ty].name)));
+            };
+            if value.is_null() {
+                continue;
+            }
+            match &field.kind {
+                FieldKind::Id => {}
+                FieldKind::Scalar { scalar, list, prop: Some(p), .. } => {
+                    let v = self.scalar(value, scalar, *list, &fpath)?;
+                    self.txn.set(uid, *p, v).map_err(|e| self.err(&fpath, e.to_string()))?;
+                }
+                FieldKind::Edge { target, list, edge: Some(e), .. } => {
+                    let items: Vec<&Json> = match value {
+                        Json::Array(items) if *list => items.iter().collect(),
+                        Json::Array(_) => return Err(self.err(&fpath, "expected one object, found a list")),
+                        other => vec![other],
+                    };
+                    let mut dsts = Vec::with_capacity(items.len());
+                    for (i, item) in items.into_iter().enumerate() {
+                        let p = if *list { format!("{fpath}[{i}]") } else { fpath.clone() };
+                        dsts.push(self.node(item, *target, false, &p)?);
+                    }
+                    self.txn.add_edges(*e, uid, &dsts).map_err(|er| self.err(&fpath, er.to_string()))?;
+                    self.edges += dsts.len() as u64;
+                }
+                _ => return Err(self.err(&fpath, "field is not bound to the catalog")),
+            }
+        }
+        if created {
+            for f in &schema.types[ty].fields {
+                if f.ty.is_non_null() && f.kind != FieldKind::Id && obj.get(&f.name).is_none_or(Json::is_null)
+                {
+                    return Err(self.err(
+                        &format!("{path}.{}", f.name),
+                        format!("required field {} is missing", f.name),
+                    ));
+                }
+            }
+        }
+        Ok(uid)
+    }
+
+    fn scalar(&self, v: &Json, scalar: &ScalarType, list: bool, path: &str) -> Result<EValue, Error> {
+        if list {
+            let items: Vec<&Json> = match v {
+                Json::Array(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            return items
+                .into_iter()
+                .enumerate()
+                .map(|(i, x)| self.scalar(x, scalar, false, &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()
+                .map(EValue::List);
+        }
+        let wrong = || self.err(path, format!("expected {scalar}, found {v}"));
+        Ok(match (scalar, v) {
+            (ScalarType::String | ScalarType::Id, Json::String(s)) => EValue::String(s.clone()),
+            (ScalarType::Int, Json::Number(n)) => EValue::Int(n.as_i64().ok_or_else(wrong)?),
+            (ScalarType::Float, Json::Number(n)) => {
+                EValue::Float(n.as_f64().filter(|x| x.is_finite()).ok_or_else(wrong)?)
+            }
+            (ScalarType::Boolean, Json::Bool(b)) => EValue::Boolean(*b),
+            (ScalarType::DateTime, Json::String(s)) => {
+                EValue::DateTime(crate::datetime::parse(s).ok_or_else(wrong)?)
+            }
+            (ScalarType::Enum(e), Json::String(s)) => {
+                let ok = self.schema.enum_def(e).is_some_and(|d| d.values.iter().any(|(n, _, _)| n == s));
+                if !ok {
+                    return Err(self.err(path, format!("{s:?} is not a value of enum {e}")));
+                }
+                EValue::String(s.clone())
+            }
+            _ => return Err(wrong()),
+        })
+    }
+}
+
+/// The 1-based line where each element of each top-level array starts, in document order.
+fn record_lines(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let (mut depth, mut line, mut i) = (0usize, 1usize, 0usize);
+    let mut out = Vec::new();
+    let mut expecting = false;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'\n' => line += 1,
+            b'"' => {
+                if depth == 2 && expecting {
+                    out.push(line);
+                    expecting = false;
+                }
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'{' | b'[' => {
+                if depth == 2 && expecting {
+                    out.push(line);
+                    expecting = false;
+                }
+                depth += 1;
+                if depth == 2 && c == b'[' {
+                    expecting = true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' if depth == 2 => expecting = true,
+            b' ' | b'\t' | b'\r' | b':' | b',' => {}
+            _ => {
+                if depth == 2 && expecting {
+                    out.push(line);
+                    expecting = false;
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn record_lines_follow_arrays() {
+        let text = "{\n \"A\": [\n  {\"x\": [1,2]},\n  {\"y\": \"}\"}\n ],\n \"B\": [1,\n 2]\n}";
+        assert_eq!(super::record_lines(text), vec![3, 4, 6, 7]);
+    }
+}

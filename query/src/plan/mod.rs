@@ -1,0 +1,546 @@
+//! Planning: a validated operation, its variables and the schema -> a tree of what to fetch.
+//! Named passes, in order: variable coercion ([`vars`]), field collection (fragments inlined,
+//! `@skip`/`@include` applied, same-keyed fields merged), argument compilation (filters and
+//! orders bound to engine ids, [`filter`]), and `@cascade` propagation. Nothing executes from
+//! the raw syntax tree.
+
+pub mod filter;
+pub mod vars;
+
+use quiver_engine::{EdgeId, PropId, ScalarType, TypeId};
+
+use crate::ast::{Document, Field, Operation, Pos, Selection, SelectionSet, Spanned, Value};
+use crate::error::QueryError;
+use crate::schema::api::{Api, FieldRole, Reduce};
+use crate::schema::{FieldKind, Schema};
+pub use filter::{Filter, OrderKey, PropBinding, parse_uid};
+pub use vars::Variables;
+
+/// The plan of a query operation.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Root fields in response order.
+    pub roots: Vec<RootField>,
+}
+
+/// One root field.
+#[derive(Clone, Debug)]
+pub struct RootField {
+    /// Response key.
+    pub key: String,
+    /// What to do.
+    pub kind: RootKind,
+    /// Where it is written.
+    pub pos: Pos,
+}
+
+/// What a root field does.
+#[derive(Clone, Debug)]
+pub enum RootKind {
+    /// `__typename` on the root.
+    Typename(String),
+    /// `getT`: by uid and/or `@id` values.
+    Get {
+        /// User type.
+        ty: usize,
+        /// The uid asked for.
+        uid: Option<u64>,
+        /// `@id` fields asked for.
+        xids: Vec<(PropBinding, quiver_engine::Value)>,
+        /// What to return.
+        sel: NodeSel,
+    },
+    /// `queryT`.
+    List {
+        /// User type.
+        ty: usize,
+        /// filter/order/first/offset.
+        args: ListArgs,
+        /// What to return per node.
+        sel: NodeSel,
+    },
+    /// `aggregateT`.
+    Aggregate {
+        /// User type.
+        ty: usize,
+        /// filter.
+        filter: Option<Filter>,
+        /// What to compute.
+        sel: AggSel,
+    },
+}
+
+/// filter, order, first, offset.
+#[derive(Clone, Debug, Default)]
+pub struct ListArgs {
+    /// The filter.
+    pub filter: Option<Filter>,
+    /// Sort keys (uid order when empty).
+    pub order: Vec<OrderKey>,
+    /// At most this many.
+    pub first: Option<usize>,
+    /// Skip this many.
+    pub offset: usize,
+}
+
+/// The selection on nodes of a user type.
+#[derive(Clone, Debug)]
+pub struct NodeSel {
+    /// The static user type.
+    pub ty: usize,
+    /// Output items in response order.
+    pub items: Vec<Item>,
+    /// `@cascade`: the items each node must have (by index), if any.
+    pub cascade: Option<Vec<usize>>,
+}
+
+/// One output key of a node.
+#[derive(Clone, Debug)]
+pub struct Item {
+    /// Response key.
+    pub key: String,
+    /// Concrete engine types it applies to (`None`: all).
+    pub only: Option<Vec<TypeId>>,
+    /// What it is.
+    pub kind: ItemKind,
+}
+
+/// What an item outputs.
+#[derive(Clone, Debug)]
+pub enum ItemKind {
+    /// The uid.
+    Uid,
+    /// The type name.
+    Typename,
+    /// A scalar field.
+    Scalar {
+        /// Bound per concrete type.
+        props: PropBinding,
+        /// Its scalar type.
+        scalar: ScalarType,
+        /// A list.
+        list: bool,
+    },
+    /// An edge field.
+    Edge {
+        /// Bound per concrete type.
+        edges: Vec<(TypeId, EdgeId)>,
+        /// A list.
+        list: bool,
+        /// filter/order/first/offset.
+        args: ListArgs,
+        /// What to return per target.
+        sel: NodeSel,
+    },
+    /// `fAggregate`.
+    EdgeAggregate {
+        /// Bound per concrete type.
+        edges: Vec<(TypeId, EdgeId)>,
+        /// filter.
+        filter: Option<Filter>,
+        /// What to compute.
+        sel: AggSel,
+    },
+}
+
+/// The selection on an aggregate result.
+#[derive(Clone, Debug, Default)]
+pub struct AggSel {
+    /// Output items in response order.
+    pub items: Vec<(String, AggItem)>,
+}
+
+/// One aggregate output.
+#[derive(Clone, Debug)]
+pub enum AggItem {
+    /// `__typename`.
+    Typename(String),
+    /// `count`.
+    Count,
+    /// `fMin`...
+    Reduce {
+        /// Bound per concrete type.
+        props: Vec<(TypeId, PropId)>,
+        /// Which reduction.
+        op: Reduce,
+        /// The field's type.
+        scalar: ScalarType,
+    },
+}
+
+/// Plans `op` of `doc` (already validated) with coerced `vars`.
+pub fn plan(
+    schema: &Schema,
+    api: &Api,
+    doc: &Document,
+    op: &Operation,
+    vars: &Variables,
+) -> Result<Plan, QueryError> {
+    let p = Planner { schema, api, doc, vars };
+    let mut roots = Vec::new();
+    for (key, fields) in p.collect(&op.selection_set, "Query")? {
+        let f = fields[0];
+        if f.name.value == "__typename" {
+            roots.push(RootField { key, kind: RootKind::Typename("Query".into()), pos: f.pos });
+            continue;
+        }
+        let def = api
+            .field("Query", &f.name.value)
+            .ok_or_else(|| QueryError::new(format!("unknown field {}", f.name.value)))?;
+        let args = p.args(f);
+        let kind = match def.role {
+            FieldRole::Get(ty) => {
+                let mut uid = None;
+                let mut xids = Vec::new();
+                for (name, v) in &args {
+                    if v.node == Value::Null {
+                        continue;
+                    }
+                    let t = &schema.types[ty];
+                    if t.id_field.is_some_and(|i| t.fields[i].name == *name) {
+                        uid = Some(filter::parse_uid_value(&v.node).ok_or_else(|| {
+                            filter::bad(v.pos, format!("{} is not a uid such as \"0x2a\"", v.node.describe()))
+                        })?);
+                    } else {
+                        let (props, info) = filter::bind_prop(schema, ty, name);
+                        let (scalar, _) =
+                            info.ok_or_else(|| filter::bad(v.pos, format!("{name} is not a key")))?;
+                        xids.push((props, filter::engine_value(&scalar, v)?));
+                    }
+                }
+                if uid.is_none() && xids.is_empty() {
+                    return Err(
+                        QueryError::new(format!("{} needs one of its key arguments", f.name.value)).at(f.pos)
+                    );
+                }
+                RootKind::Get { ty, uid, xids, sel: p.node_sel(ty, &fields, false)? }
+            }
+            FieldRole::Query(ty) => {
+                RootKind::List { ty, args: p.list_args(ty, &args)?, sel: p.node_sel(ty, &fields, false)? }
+            }
+            FieldRole::Aggregate(ty) => {
+                RootKind::Aggregate { ty, filter: p.filter_arg(ty, &args)?, sel: p.agg_sel(ty, &fields)? }
+            }
+            _ => return Err(QueryError::new(format!("{} cannot be queried here", f.name.value)).at(f.pos)),
+        };
+        roots.push(RootField { key, kind, pos: f.pos });
+    }
+    Ok(Plan { roots })
+}
+
+struct Planner<'a> {
+    schema: &'a Schema,
+    api: &'a Api,
+    doc: &'a Document,
+    vars: &'a Variables,
+}
+
+type Collected<'d> = Vec<(String, Vec<&'d Field>)>;
+
+impl<'a> Planner<'a> {
+    /// CollectFields: fragments inlined where their type applies, `@skip`/`@include` applied,
+    /// fields grouped by response key in first-appearance order.
+    fn collect(&self, set: &'a SelectionSet, ty: &str) -> Result<Collected<'a>, QueryError> {
+        let mut out: Collected<'a> = Vec::new();
+        self.collect_into(set, ty, &mut out, &mut Vec::new())?;
+        Ok(out)
+    }
+
+    fn collect_into(
+        &self,
+        set: &'a SelectionSet,
+        ty: &str,
+        out: &mut Collected<'a>,
+        visited: &mut Vec<&'a str>,
+    ) -> Result<(), QueryError> {
+        for s in &set.items {
+            match s {
+                Selection::Field(f) => {
+                    if !self.included(&f.directives) {
+                        continue;
+                    }
+                    let key = f.response_key();
+                    match out.iter_mut().find(|(k, _)| k == key) {
+                        Some((_, fs)) => fs.push(f),
+                        None => out.push((key.to_string(), vec![f])),
+                    }
+                }
+                Selection::InlineFragment(i) => {
+                    if !self.included(&i.directives) {
+                        continue;
+                    }
+                    let applies = i.type_condition.as_ref().is_none_or(|c| self.applies(ty, &c.value));
+                    if applies {
+                        self.collect_into(&i.selection_set, ty, out, visited)?;
+                    }
+                }
+                Selection::FragmentSpread(sp) => {
+                    if !self.included(&sp.directives) || visited.contains(&sp.name.value.as_str()) {
+                        continue;
+                    }
+                    let Some(frag) = self.doc.fragments.iter().find(|f| f.name.value == sp.name.value) else {
+                        return Err(
+                            QueryError::new(format!("Unknown fragment \"{}\".", sp.name.value)).at(sp.pos)
+                        );
+                    };
+                    if self.applies(ty, &frag.type_condition.value) {
+                        visited.push(&sp.name.value);
+                        self.collect_into(&frag.selection_set, ty, out, visited)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a fragment on `cond` applies to values of `ty`: any concrete type in common.
+    fn applies(&self, ty: &str, cond: &str) -> bool {
+        let a = self.api.possible_types(ty);
+        self.api.possible_types(cond).iter().any(|t| a.contains(t))
+    }
+
+    fn included(&self, dirs: &[crate::ast::Directive]) -> bool {
+        for d in dirs {
+            let cond = d
+                .arguments
+                .iter()
+                .find(|a| a.name.value == "if")
+                .map(|a| vars::substitute(&a.value.node, self.vars));
+            match (d.name.value.as_str(), cond) {
+                ("skip", Some(Value::Boolean(true))) | ("include", Some(Value::Boolean(false))) => {
+                    return false;
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+
+    /// A field's arguments with variables substituted.
+    fn args(&self, f: &Field) -> Vec<(String, Spanned<Value>)> {
+        f.arguments
+            .iter()
+            .map(|a| {
+                (
+                    a.name.value.clone(),
+                    Spanned { node: vars::substitute(&a.value.node, self.vars), pos: a.value.pos },
+                )
+            })
+            .collect()
+    }
+
+    fn filter_arg(&self, ty: usize, args: &[(String, Spanned<Value>)]) -> Result<Option<Filter>, QueryError> {
+        match args.iter().find(|(n, _)| n == "filter") {
+            Some((_, v)) => filter::compile_filter(self.schema, ty, v),
+            None => Ok(None),
+        }
+    }
+
+    fn list_args(&self, ty: usize, args: &[(String, Spanned<Value>)]) -> Result<ListArgs, QueryError> {
+        let mut out = ListArgs { filter: self.filter_arg(ty, args)?, ..ListArgs::default() };
+        for (name, v) in args {
+            let count = || -> Result<usize, QueryError> {
+                match &v.node {
+                    Value::Int(i) => i
+                        .parse::<usize>()
+                        .map_err(|_| filter::bad(v.pos, format!("{name} must be 0 or more, not {i}"))),
+                    _ => Err(filter::bad(v.pos, format!("{name} must be an Int"))),
+                }
+            };
+            match name.as_str() {
+                "order" => out.order = filter::compile_order(self.schema, ty, v)?,
+                "first" if v.node != Value::Null => out.first = Some(count()?),
+                "offset" if v.node != Value::Null => out.offset = count()?,
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// The selection of nodes of user type `ty` from every field sharing one response key.
+    fn node_sel(
+        &self,
+        ty: usize,
+        fields: &[&'a Field],
+        inherited_cascade: bool,
+    ) -> Result<NodeSel, QueryError> {
+        let ty_name = self.schema.types[ty].name.clone();
+        let cascade_dir = fields.iter().flat_map(|f| f.directives.iter()).find(|d| d.name.value == "cascade");
+        let cascade_all = inherited_cascade || cascade_dir.is_some_and(|d| d.arguments.is_empty());
+        let mut merged: Collected<'a> = Vec::new();
+        for f in fields {
+            for (key, fs) in self.collect(&f.selection_set, &ty_name)? {
+                match merged.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, all)) => all.extend(fs),
+                    None => merged.push((key, fs)),
+                }
+            }
+        }
+        let mut items = Vec::new();
+        for (key, fs) in merged {
+            items.push(self.item(ty, &ty_name, key, &fs, cascade_all)?);
+        }
+        let cascade = if cascade_all {
+            Some(
+                items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, i)| !matches!(i.kind, ItemKind::Typename | ItemKind::EdgeAggregate { .. }))
+                    .map(|(n, _)| n)
+                    .collect(),
+            )
+        } else if let Some(d) = cascade_dir {
+            let mut wanted = Vec::new();
+            for a in &d.arguments {
+                let v = vars::substitute(&a.value.node, self.vars);
+                let names: Vec<Value> = match v {
+                    Value::List(items) => items.into_iter().map(|s| s.node).collect(),
+                    other => vec![other],
+                };
+                for n in names {
+                    let Value::String(n) = n else { continue };
+                    let idx = items
+                        .iter()
+                        .position(|i| i.key == n);
+                    match idx {
+                        Some(i) => wanted.push(i),
+                        None if self.schema.field(ty, &n).is_some() => {
+                            return Err(filter::bad(
+                                a.value.pos,
+                                format!("@cascade(fields:) names {n}, which is not selected"),
+                            ));
+                        }
+                        None => {
+                            return Err(filter::bad(
+                                a.value.pos,
+                                format!("@cascade(fields:) names {n}, which is not a field of {ty_name}"),
+                            ));
+                        }
+                    }
+                }
+            }
+            Some(wanted)
+        } else {
+            None
+        };
+        Ok(NodeSel { ty, items, cascade })
+    }
+
+    fn item(
+        &self,
+        ty: usize,
+        ty_name: &str,
+        key: String,
+        fs: &[&'a Field],
+        cascade: bool,
+    ) -> Result<Item, QueryError> {
+        let f = fs[0];
+        let name = f.name.value.as_str();
+        if name == "__typename" {
+            return Ok(Item { key, only: None, kind: ItemKind::Typename });
+        }
+        let def = self
+            .api
+            .field(ty_name, name)
+            .ok_or_else(|| QueryError::new(format!("unknown field {name}")).at(f.pos))?;
+        let (role, field_name) = match def.role {
+            FieldRole::Node { field, ty: owner } => {
+                (false, self.schema.types[owner].fields[field].name.clone())
+            }
+            FieldRole::EdgeAggregate { field, ty: owner } => {
+                (true, self.schema.types[owner].fields[field].name.clone())
+            }
+            _ => return Err(QueryError::new(format!("{name} cannot be selected here")).at(f.pos)),
+        };
+        let mut edges = Vec::new();
+        let mut target_ty = None;
+        let mut list = false;
+        let mut scalar_info = None;
+        let mut props = Vec::new();
+        let mut is_id = false;
+        for &c in self.schema.concrete(ty) {
+            let (Some(engine), Some((_, fd))) =
+                (self.schema.types[c].engine, self.schema.field(c, &field_name))
+            else {
+                continue;
+            };
+            match &fd.kind {
+                FieldKind::Id => is_id = true,
+                FieldKind::Scalar { prop: Some(p), scalar, list: l, .. } => {
+                    props.push((engine, *p));
+                    scalar_info = Some(scalar.clone());
+                    list = *l;
+                }
+                FieldKind::Edge { edge: Some(e), target, list: l, .. } => {
+                    edges.push((engine, *e));
+                    target_ty = Some(*target);
+                    list = *l;
+                }
+                _ => {}
+            }
+        }
+        // A user type with no implementers binds nothing; its edges still need a target.
+        if target_ty.is_none()
+            && let Some((_, fd)) = self.schema.field(ty, &field_name)
+            && let FieldKind::Edge { target, list: l, .. } = fd.kind
+        {
+            target_ty = Some(target);
+            list = l;
+        }
+        let args = self.args(f);
+        let kind = if is_id {
+            ItemKind::Uid
+        } else if role {
+            let target =
+                target_ty.ok_or_else(|| QueryError::new(format!("{name} is not an edge")).at(f.pos))?;
+            ItemKind::EdgeAggregate {
+                edges,
+                filter: self.filter_arg(target, &args)?,
+                sel: self.agg_sel(target, fs)?,
+            }
+        } else if let Some(target) = target_ty {
+            ItemKind::Edge {
+                edges,
+                list,
+                args: self.list_args(target, &args)?,
+                sel: self.node_sel(target, fs, cascade)?,
+            }
+        } else {
+            let scalar = scalar_info.unwrap_or(ScalarType::String);
+            ItemKind::Scalar { props, scalar, list }
+        };
+        Ok(Item { key, only: None, kind })
+    }
+
+    fn agg_sel(&self, ty: usize, fields: &[&'a Field]) -> Result<AggSel, QueryError> {
+        let result_name = format!("{}AggregateResult", self.schema.types[ty].name);
+        let mut items = Vec::new();
+        for f in fields {
+            for (key, fs) in self.collect(&f.selection_set, &result_name)? {
+                if items.iter().any(|(k, _)| *k == key) {
+                    continue;
+                }
+                let name = fs[0].name.value.as_str();
+                let item = if name == "__typename" {
+                    AggItem::Typename(result_name.clone())
+                } else {
+                    match self.api.field(&result_name, name).map(|d| &d.role) {
+                        Some(FieldRole::Count) => AggItem::Count,
+                        Some(FieldRole::Reduce { ty: owner, field, op }) => {
+                            let fname = &self.schema.types[*owner].fields[*field].name;
+                            let (props, info) = filter::bind_prop(self.schema, ty, fname);
+                            AggItem::Reduce {
+                                props,
+                                op: *op,
+                                scalar: info.map(|i| i.0).unwrap_or(ScalarType::Float),
+                            }
+                        }
+                        _ => return Err(QueryError::new(format!("unknown aggregate {name}")).at(fs[0].pos)),
+                    }
+                };
+                items.push((key, item));
+            }
+        }
+        Ok(AggSel { items })
+    }
+}

@@ -1,0 +1,661 @@
+//! The generated API: the GraphQL type system a user's schema exposes, named as Dgraph names
+//! it (`getT`, `queryT`, `aggregateT`, `TFilter`, `TOrder`, `THasFilter`, `TAggregateResult`,
+//! the shared `StringHashFilter`... inputs). Validation checks documents against it and
+//! introspection describes it; each field carries the [`FieldRole`] the planner executes.
+
+use quiver_engine::{IndexSet, ScalarType};
+use rustc_hash::FxHashMap;
+
+use super::{FieldKind, Schema};
+use crate::ast::{Pos, TypeRef, Value};
+use crate::error::Error;
+
+/// The whole type system of one schema.
+#[derive(Clone, Debug, Default)]
+pub struct Api {
+    /// Every named type.
+    pub types: Vec<ApiType>,
+    /// Directives documents may use.
+    pub directives: Vec<DirectiveDef>,
+    by_name: FxHashMap<String, usize>,
+}
+
+/// A named type.
+#[derive(Clone, Debug)]
+pub struct ApiType {
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// What it is.
+    pub kind: ApiKind,
+}
+
+/// The kind of a named type, with its members.
+#[derive(Clone, Debug)]
+pub enum ApiKind {
+    /// A leaf value.
+    Scalar,
+    /// An output object.
+    Object {
+        /// Its fields.
+        fields: Vec<ApiField>,
+        /// The interfaces it implements.
+        interfaces: Vec<String>,
+    },
+    /// An interface.
+    Interface {
+        /// Its fields.
+        fields: Vec<ApiField>,
+        /// The object types that implement it.
+        possible: Vec<String>,
+    },
+    /// An enum.
+    Enum {
+        /// Members: name, description, deprecation reason.
+        values: Vec<(String, Option<String>, Option<String>)>,
+    },
+    /// An input object.
+    InputObject {
+        /// Its fields.
+        fields: Vec<InputValue>,
+    },
+}
+
+/// What executing a field means.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldRole {
+    /// A field of a user type: index of the type and of the field in [`Schema`].
+    Node {
+        /// The user type.
+        ty: usize,
+        /// The field.
+        field: usize,
+    },
+    /// `fAggregate` of a list edge field.
+    EdgeAggregate {
+        /// The user type.
+        ty: usize,
+        /// The edge field.
+        field: usize,
+    },
+    /// `getT`.
+    Get(usize),
+    /// `queryT`.
+    Query(usize),
+    /// `aggregateT`.
+    Aggregate(usize),
+    /// `count` of an aggregate result.
+    Count,
+    /// `<field>Min|Max|Sum|Avg` of an aggregate result over user type `ty`.
+    Reduce {
+        /// The user type aggregated.
+        ty: usize,
+        /// The scalar field.
+        field: usize,
+        /// Which reduction.
+        op: Reduce,
+    },
+}
+
+/// A reduction of an aggregate result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduce {
+    /// Smallest value.
+    Min,
+    /// Largest value.
+    Max,
+    /// Sum.
+    Sum,
+    /// Mean.
+    Avg,
+}
+
+/// A field of an object or interface.
+#[derive(Clone, Debug)]
+pub struct ApiField {
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// Its arguments.
+    pub args: Vec<InputValue>,
+    /// Its type.
+    pub ty: TypeRef,
+    /// Deprecation reason.
+    pub deprecated: Option<String>,
+    /// What executing it means.
+    pub role: FieldRole,
+}
+
+/// An argument or an input object field.
+#[derive(Clone, Debug)]
+pub struct InputValue {
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// Its type.
+    pub ty: TypeRef,
+    /// Its default, if any.
+    pub default: Option<Value>,
+}
+
+/// Where a directive may appear.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirectiveLocation {
+    /// On a query operation.
+    Query,
+    /// On a mutation operation.
+    Mutation,
+    /// On a field selection.
+    Field,
+    /// On a fragment spread.
+    FragmentSpread,
+    /// On an inline fragment.
+    InlineFragment,
+    /// On a fragment definition.
+    FragmentDefinition,
+    /// On a variable definition.
+    VariableDefinition,
+    /// On a field definition (schema directives).
+    FieldDefinition,
+    /// On an enum value definition.
+    EnumValue,
+}
+
+impl DirectiveLocation {
+    /// The name introspection uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            DirectiveLocation::Query => "QUERY",
+            DirectiveLocation::Mutation => "MUTATION",
+            DirectiveLocation::Field => "FIELD",
+            DirectiveLocation::FragmentSpread => "FRAGMENT_SPREAD",
+            DirectiveLocation::InlineFragment => "INLINE_FRAGMENT",
+            DirectiveLocation::FragmentDefinition => "FRAGMENT_DEFINITION",
+            DirectiveLocation::VariableDefinition => "VARIABLE_DEFINITION",
+            DirectiveLocation::FieldDefinition => "FIELD_DEFINITION",
+            DirectiveLocation::EnumValue => "ENUM_VALUE",
+        }
+    }
+}
+
+/// A directive definition.
+#[derive(Clone, Debug)]
+pub struct DirectiveDef {
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// Where it may appear.
+    pub locations: Vec<DirectiveLocation>,
+    /// Its arguments.
+    pub args: Vec<InputValue>,
+}
+
+fn input(name: &str, ty: TypeRef) -> InputValue {
+    InputValue { name: name.to_string(), description: None, ty, default: None }
+}
+
+fn named(n: &str) -> TypeRef {
+    TypeRef::named(n)
+}
+
+impl Api {
+    /// The type named `name`.
+    pub fn get(&self, name: &str) -> Option<&ApiType> {
+        self.by_name.get(name).map(|&i| &self.types[i])
+    }
+
+    /// The field `name` of object or interface `ty`.
+    pub fn field(&self, ty: &str, name: &str) -> Option<&ApiField> {
+        match &self.get(ty)?.kind {
+            ApiKind::Object { fields, .. } | ApiKind::Interface { fields, .. } => {
+                fields.iter().find(|f| f.name == name)
+            }
+            _ => None,
+        }
+    }
+
+    /// The directive named `name`.
+    pub fn directive(&self, name: &str) -> Option<&DirectiveDef> {
+        self.directives.iter().find(|d| d.name == name)
+    }
+
+    /// The object types a value of type `of` can be: itself for an object type, the
+    /// implementers of an interface, nothing for other kinds.
+    pub fn possible_types(&self, of: &str) -> Vec<String> {
+        match self.get(of).map(|t| &t.kind) {
+            Some(ApiKind::Object { .. }) => vec![of.to_string()],
+            Some(ApiKind::Interface { possible, .. }) => possible.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn add(&mut self, t: ApiType, pos: Pos) -> Result<(), Error> {
+        if self.by_name.contains_key(&t.name) {
+            return Err(Error::Schema {
+                pos,
+                message: format!("{} clashes with a name the generated API needs; rename the type", t.name),
+            });
+        }
+        self.by_name.insert(t.name.clone(), self.types.len());
+        self.types.push(t);
+        Ok(())
+    }
+
+    /// Builds the API of a schema.
+    pub fn build(schema: &Schema) -> Result<Api, Error> {
+        let mut api = Api::default();
+        let p0 = Pos::default();
+        for s in ["ID", "String", "Int", "Float", "Boolean", "DateTime"] {
+            api.add(ApiType { name: s.into(), description: None, kind: ApiKind::Scalar }, p0)?;
+        }
+        for e in &schema.enums {
+            api.add(
+                ApiType {
+                    name: e.name.clone(),
+                    description: e.description.clone(),
+                    kind: ApiKind::Enum { values: e.values.clone() },
+                },
+                p0,
+            )?;
+        }
+        for t in &schema.types {
+            api.add(
+                ApiType { name: t.name.clone(), description: t.description.clone(), kind: ApiKind::Scalar },
+                t.pos,
+            )?;
+        }
+        api.add_shared_filters(schema)?;
+        for ti in 0..schema.types.len() {
+            api.add_type_inputs(schema, ti)?;
+        }
+        let mut query_fields = Vec::new();
+        for (ti, t) in schema.types.iter().enumerate() {
+            // The object or interface itself.
+            let mut fields = Vec::new();
+            for (fi, f) in t.fields.iter().enumerate() {
+                let target = match f.kind {
+                    FieldKind::Edge { target, .. } => Some(target),
+                    _ => None,
+                };
+                fields.push(ApiField {
+                    name: f.name.clone(),
+                    description: f.description.clone(),
+                    args: target.map(|target| api.edge_args(schema, target)).unwrap_or_default(),
+                    ty: f.ty.clone(),
+                    deprecated: f.deprecated.clone(),
+                    role: FieldRole::Node { ty: ti, field: fi },
+                });
+                if let (Some(target), FieldKind::Edge { list: true, .. }) = (target, &f.kind) {
+                    let target_name = &schema.types[target].name;
+                    fields.push(ApiField {
+                        name: format!("{}Aggregate", f.name),
+                        description: None,
+                        args: vec![input("filter", named(&format!("{target_name}Filter")))],
+                        ty: named(&format!("{target_name}AggregateResult")),
+                        deprecated: None,
+                        role: FieldRole::EdgeAggregate { ty: ti, field: fi },
+                    });
+                }
+            }
+            let kind = if t.interface {
+                ApiKind::Interface {
+                    fields,
+                    possible: t.implementers.iter().map(|&i| schema.types[i].name.clone()).collect(),
+                }
+            } else {
+                ApiKind::Object {
+                    fields,
+                    interfaces: t.implements.iter().map(|&i| schema.types[i].name.clone()).collect(),
+                }
+            };
+            let idx = api.by_name[&t.name];
+            api.types[idx].kind = kind;
+
+            // Query fields.
+            let mut keys: Vec<InputValue> = Vec::new();
+            if let Some(id) = t.id_field {
+                keys.push(input(&t.fields[id].name, named("ID")));
+            }
+            for &x in &t.xid_fields {
+                keys.push(input(&t.fields[x].name, named(t.fields[x].ty.base())));
+            }
+            if keys.len() == 1 {
+                keys[0].ty = keys[0].ty.clone().non_null();
+            }
+            if !keys.is_empty() {
+                query_fields.push(ApiField {
+                    name: format!("get{}", t.name),
+                    description: None,
+                    args: keys,
+                    ty: named(&t.name),
+                    deprecated: None,
+                    role: FieldRole::Get(ti),
+                });
+            }
+            query_fields.push(ApiField {
+                name: format!("query{}", t.name),
+                description: None,
+                args: api.edge_args(schema, ti),
+                ty: named(&t.name).list(),
+                deprecated: None,
+                role: FieldRole::Query(ti),
+            });
+            query_fields.push(ApiField {
+                name: format!("aggregate{}", t.name),
+                description: None,
+                args: vec![input("filter", named(&format!("{}Filter", t.name)))],
+                ty: named(&format!("{}AggregateResult", t.name)),
+                deprecated: None,
+                role: FieldRole::Aggregate(ti),
+            });
+        }
+        api.add(
+            ApiType {
+                name: "Query".into(),
+                description: None,
+                kind: ApiKind::Object { fields: query_fields, interfaces: Vec::new() },
+            },
+            p0,
+        )?;
+        api.directives = standard_directives();
+        Ok(api)
+    }
+
+    /// `filter`, `order` (when the target has orderable fields), `first`, `offset`.
+    fn edge_args(&self, schema: &Schema, target: usize) -> Vec<InputValue> {
+        let name = &schema.types[target].name;
+        let mut args = vec![input("filter", named(&format!("{name}Filter")))];
+        if self.get(&format!("{name}Order")).is_some() {
+            args.push(input("order", named(&format!("{name}Order"))));
+        }
+        args.push(input("first", named("Int")));
+        args.push(input("offset", named("Int")));
+        args
+    }
+
+    fn add_shared_filters(&mut self, schema: &Schema) -> Result<(), Error> {
+        let p0 = Pos::default();
+        let obj = |api: &mut Api, name: &str, fields: Vec<InputValue>| {
+            api.add(
+                ApiType { name: name.into(), description: None, kind: ApiKind::InputObject { fields } },
+                p0,
+            )
+        };
+        for scalar in ["String", "Int", "Float", "DateTime"] {
+            let t = named(scalar);
+            obj(
+                self,
+                &format!("{scalar}Range"),
+                vec![input("min", t.clone().non_null()), input("max", t.clone().non_null())],
+            )?;
+            if scalar != "String" {
+                obj(self, &format!("{scalar}Filter"), comparison_fields(scalar, true))?;
+            }
+        }
+        let combos = used_string_filters(schema);
+        for combo in combos {
+            let fields = combo.iter().flat_map(|part| string_filter_fields(part)).collect();
+            obj(self, &combo.join("_"), fields)?;
+        }
+        for e in &schema.enums {
+            for (suffix, fields) in
+                [("hash", enum_hash_fields(&e.name)), ("exact", comparison_fields(&e.name, false))]
+            {
+                obj(self, &format!("{}_{suffix}", e.name), fields)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn add_type_inputs(&mut self, schema: &Schema, ti: usize) -> Result<(), Error> {
+        let t = &schema.types[ti];
+        let n = &t.name;
+        let mut filter = Vec::new();
+        if let Some(id) = t.id_field {
+            filter.push(input(&t.fields[id].name, named("ID").non_null().list()));
+        }
+        let mut has = Vec::new();
+        let mut orderable = Vec::new();
+        let mut agg = vec![ApiField {
+            name: "count".into(),
+            description: None,
+            args: Vec::new(),
+            ty: named("Int"),
+            deprecated: None,
+            role: FieldRole::Count,
+        }];
+        for (fi, f) in t.fields.iter().enumerate() {
+            if f.kind != FieldKind::Id {
+                has.push((f.name.clone(), None, None));
+            }
+            let FieldKind::Scalar { scalar, list, indexes, .. } = &f.kind else { continue };
+            if let Some(ft) = filter_type(scalar, *indexes) {
+                filter.push(input(&f.name, named(&ft)));
+            }
+            if *list {
+                continue;
+            }
+            let base = match scalar {
+                ScalarType::String | ScalarType::Int | ScalarType::Float | ScalarType::DateTime => {
+                    scalar.to_string()
+                }
+                _ => continue,
+            };
+            orderable.push((f.name.clone(), None, None));
+            let mut reduce = |suffix: &str, ty: &str, op: Reduce| {
+                agg.push(ApiField {
+                    name: format!("{}{suffix}", f.name),
+                    description: None,
+                    args: Vec::new(),
+                    ty: named(ty),
+                    deprecated: None,
+                    role: FieldRole::Reduce { ty: ti, field: fi, op },
+                })
+            };
+            reduce("Min", &base, Reduce::Min);
+            reduce("Max", &base, Reduce::Max);
+            if matches!(scalar, ScalarType::Int | ScalarType::Float) {
+                reduce("Sum", &base, Reduce::Sum);
+                reduce("Avg", "Float", Reduce::Avg);
+            }
+        }
+        let has_name = format!("{n}HasFilter");
+        let filter_name = format!("{n}Filter");
+        if !has.is_empty() {
+            filter.push(input("has", named(&has_name).list()));
+            self.add(
+                ApiType { name: has_name, description: None, kind: ApiKind::Enum { values: has } },
+                t.pos,
+            )?;
+        }
+        filter.push(input("and", named(&filter_name).list()));
+        filter.push(input("or", named(&filter_name).list()));
+        filter.push(input("not", named(&filter_name)));
+        self.add(
+            ApiType { name: filter_name, description: None, kind: ApiKind::InputObject { fields: filter } },
+            t.pos,
+        )?;
+        if !orderable.is_empty() {
+            let orderable_name = format!("{n}Orderable");
+            let order_name = format!("{n}Order");
+            self.add(
+                ApiType {
+                    name: order_name.clone(),
+                    description: None,
+                    kind: ApiKind::InputObject {
+                        fields: vec![
+                            input("asc", named(&orderable_name)),
+                            input("desc", named(&orderable_name)),
+                            input("then", named(&order_name)),
+                        ],
+                    },
+                },
+                t.pos,
+            )?;
+            self.add(
+                ApiType {
+                    name: orderable_name,
+                    description: None,
+                    kind: ApiKind::Enum { values: orderable },
+                },
+                t.pos,
+            )?;
+        }
+        self.add(
+            ApiType {
+                name: format!("{n}AggregateResult"),
+                description: None,
+                kind: ApiKind::Object { fields: agg, interfaces: Vec::new() },
+            },
+            t.pos,
+        )?;
+        Ok(())
+    }
+}
+
+/// Dgraph's names for the string filters an index set allows, in Dgraph's order.
+fn string_filter_parts(indexes: IndexSet) -> Vec<&'static str> {
+    let mut parts = Vec::new();
+    if indexes.contains(IndexSet::EXACT) {
+        parts.push("StringExactFilter");
+    } else if indexes.intersects(IndexSet::HASH | IndexSet::UNIQUE) {
+        parts.push("StringHashFilter");
+    }
+    if indexes.contains(IndexSet::TERM) {
+        parts.push("StringTermFilter");
+    }
+    if indexes.contains(IndexSet::FULLTEXT) {
+        parts.push("StringFullTextFilter");
+    }
+    if indexes.contains(IndexSet::TRIGRAM) {
+        parts.push("StringRegExpFilter");
+    }
+    parts
+}
+
+fn used_string_filters(schema: &Schema) -> Vec<Vec<&'static str>> {
+    let mut out: Vec<Vec<&'static str>> = [
+        "StringHashFilter",
+        "StringExactFilter",
+        "StringTermFilter",
+        "StringFullTextFilter",
+        "StringRegExpFilter",
+    ]
+    .iter()
+    .map(|p| vec![*p])
+    .collect();
+    for t in &schema.types {
+        for f in &t.fields {
+            if let FieldKind::Scalar { scalar: ScalarType::String, indexes, .. } = &f.kind {
+                let parts = string_filter_parts(*indexes);
+                if parts.len() > 1 && !out.contains(&parts) {
+                    out.push(parts);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The filter input type of a scalar field, `None` when it is not searchable.
+pub fn filter_type(scalar: &ScalarType, indexes: IndexSet) -> Option<String> {
+    match scalar {
+        ScalarType::String => {
+            let parts = string_filter_parts(indexes);
+            (!parts.is_empty()).then(|| parts.join("_"))
+        }
+        ScalarType::Int => Some("IntFilter".into()),
+        ScalarType::Float => Some("FloatFilter".into()),
+        ScalarType::DateTime => Some("DateTimeFilter".into()),
+        ScalarType::Boolean => Some("Boolean".into()),
+        ScalarType::Enum(e) => {
+            let mut parts = Vec::new();
+            if indexes.contains(IndexSet::EXACT) {
+                parts.push(format!("{e}_exact"));
+            } else if indexes.intersects(IndexSet::HASH | IndexSet::UNIQUE) {
+                parts.push(format!("{e}_hash"));
+            }
+            if indexes.contains(IndexSet::TRIGRAM) {
+                parts.push("StringRegExpFilter".into());
+            }
+            match parts.len() {
+                0 => None,
+                1 => parts.pop(),
+                // An enum searchable both ways takes the equality form; regexp needs its own field type.
+                _ => parts.into_iter().next(),
+            }
+        }
+        ScalarType::Id => None,
+    }
+}
+
+fn string_filter_fields(part: &str) -> Vec<InputValue> {
+    let s = || named("String");
+    match part {
+        "StringHashFilter" => vec![input("eq", s()), input("in", s().list())],
+        "StringExactFilter" => comparison_fields("String", true),
+        "StringTermFilter" => vec![input("allofterms", s()), input("anyofterms", s())],
+        "StringFullTextFilter" => vec![input("alloftext", s()), input("anyoftext", s())],
+        _ => vec![input("regexp", s())],
+    }
+}
+
+fn enum_hash_fields(e: &str) -> Vec<InputValue> {
+    vec![input("eq", named(e)), input("in", named(e).list())]
+}
+
+fn comparison_fields(scalar: &str, between: bool) -> Vec<InputValue> {
+    let t = || named(scalar);
+    let mut v = vec![
+        input("eq", t()),
+        input("in", t().list()),
+        input("le", t()),
+        input("lt", t()),
+        input("ge", t()),
+        input("gt", t()),
+    ];
+    if between {
+        v.push(input("between", named(&format!("{scalar}Range"))));
+    }
+    v
+}
+
+fn standard_directives() -> Vec<DirectiveDef> {
+    use DirectiveLocation as L;
+    let cond = |name: &str, description: &str| DirectiveDef {
+        name: name.into(),
+        description: Some(description.into()),
+        locations: vec![L::Field, L::FragmentSpread, L::InlineFragment],
+        args: vec![input("if", named("Boolean").non_null())],
+    };
+    vec![
+        cond(
+            "include",
+            "Directs the executor to include this field or fragment only when the `if` argument is true.",
+        ),
+        cond("skip", "Directs the executor to skip this field or fragment when the `if` argument is true."),
+        DirectiveDef {
+            name: "cascade".into(),
+            description: Some(
+                "Drops every result that lacks one of the fields selected (or of `fields`).".into(),
+            ),
+            locations: vec![L::Field],
+            args: vec![input("fields", named("String").list())],
+        },
+        DirectiveDef {
+            name: "deprecated".into(),
+            description: Some("Marks an element of a GraphQL schema as no longer supported.".into()),
+            locations: vec![L::FieldDefinition, L::EnumValue],
+            args: vec![InputValue {
+                name: "reason".into(),
+                description: None,
+                ty: named("String"),
+                default: Some(Value::String("No longer supported".into())),
+            }],
+        },
+    ]
+}
