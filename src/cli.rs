@@ -1,11 +1,12 @@
 //! Command-line parsing and dispatch. Each command is a thin call into the library.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use quiver::engine::{Error, Options, Store};
+use quiver::engine::{Error as EngineError, Options, Store};
+use quiver::query::Error as QueryError;
 
 /// Exit code for a query or user error.
 const EXIT_USER: u8 = 1;
@@ -21,6 +22,39 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Set or show the schema (GraphQL SDL).
+    Schema {
+        #[command(subcommand)]
+        action: SchemaAction,
+    },
+    /// Import JSON (`{"Type": [...]}`) or NDJSON (`.ndjson`/`.jsonl`, one node per line with
+    /// "__typename") files, one transaction per batch.
+    ///
+    /// Example: quiver import --data ./quiver-data data.json more.ndjson
+    Import {
+        /// The data directory.
+        #[arg(long, default_value = "./quiver-data")]
+        data: PathBuf,
+        /// Files to import, in order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Run a GraphQL query directly on a data directory and print the response object.
+    ///
+    /// Example: quiver query --data ./quiver-data '{ queryCustomer { name } }'
+    Query {
+        /// The data directory.
+        #[arg(long, default_value = "./quiver-data")]
+        data: PathBuf,
+        /// The GraphQL document.
+        query: String,
+        /// Variables, as a JSON object.
+        #[arg(long)]
+        vars: Option<String>,
+        /// Which operation to run when the document has several.
+        #[arg(long)]
+        operation: Option<String>,
+    },
     /// Verify every record's checksum and the index against the log.
     ///
     /// Example: quiver check --data ./quiver-data
@@ -39,17 +73,85 @@ enum Command {
     },
 }
 
-fn open_existing(data: &PathBuf) -> anyhow::Result<Store> {
+#[derive(Subcommand)]
+enum SchemaAction {
+    /// Set the schema from an SDL file (refuses changes that would drop data unless --force).
+    ///
+    /// Example: quiver schema set --data ./quiver-data schema.graphql
+    Set {
+        /// The data directory (created if missing).
+        #[arg(long, default_value = "./quiver-data")]
+        data: PathBuf,
+        /// The SDL file.
+        file: PathBuf,
+        /// Drop the data of removed or retyped fields and types.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the schema.
+    ///
+    /// Example: quiver schema get --data ./quiver-data
+    Get {
+        /// The data directory.
+        #[arg(long, default_value = "./quiver-data")]
+        data: PathBuf,
+    },
+}
+
+fn require_existing(data: &Path) -> anyhow::Result<()> {
     if !data.join("CURRENT").exists() {
         anyhow::bail!("{} holds no Quiver database", data.display());
     }
+    Ok(())
+}
+
+fn open_store(data: &Path) -> anyhow::Result<Store> {
+    require_existing(data)?;
     Store::open_with(data, Options::default()).with_context(|| format!("opening {}", data.display()))
+}
+
+fn open_db(data: &Path, create: bool) -> anyhow::Result<quiver::Database> {
+    if !create {
+        require_existing(data)?;
+    }
+    quiver::Database::open(data).with_context(|| format!("opening {}", data.display()))
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Schema { action: SchemaAction::Set { data, file, force } } => {
+            let sdl =
+                std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let db = open_db(&data, true)?;
+            let set = if force { db.set_schema_forced(&sdl) } else { db.set_schema(&sdl) };
+            set.with_context(|| format!("setting the schema from {}", file.display()))?;
+            db.close().context("closing")?;
+            println!("schema set from {}", file.display());
+        }
+        Command::Schema { action: SchemaAction::Get { data } } => {
+            let db = open_db(&data, false)?;
+            print!("{}", db.schema());
+        }
+        Command::Import { data, files } => {
+            let db = open_db(&data, true)?;
+            for file in &files {
+                let r = db.import_file(file).with_context(|| format!("importing {}", file.display()))?;
+                println!("{}: {} nodes, {} edges in {} batches", file.display(), r.nodes, r.edges, r.batches);
+            }
+            db.close().context("closing")?;
+        }
+        Command::Query { data, query, vars, operation } => {
+            let vars: serde_json::Value = match vars {
+                Some(v) => serde_json::from_str(&v).context("--vars is not valid JSON")?,
+                None => serde_json::Value::Null,
+            };
+            let db = open_db(&data, false)?;
+            let r = db.execute_operation(&query, &vars, operation.as_deref());
+            println!("{}", r.json());
+            return Ok(if r.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_USER) });
+        }
         Command::Check { data } => {
-            let store = open_existing(&data)?;
+            let store = open_store(&data)?;
             let report = store.check().context("checking")?;
             println!(
                 "{} segments, {} records, {} bytes; {} nodes, {} edges",
@@ -58,19 +160,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for p in &report.problems {
                 println!("problem: {p}");
             }
-            Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_CORRUPT) })
+            return Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_CORRUPT) });
         }
         Command::Compact { data } => {
-            let store = open_existing(&data)?;
+            let store = open_store(&data)?;
             let r = store.compact().context("compacting")?;
             println!(
                 "log: {} bytes -> {} bytes (generation {})",
                 r.bytes_before, r.bytes_after, r.generation
             );
             store.close().context("closing")?;
-            Ok(ExitCode::SUCCESS)
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn is_corrupt(e: &EngineError) -> bool {
+    matches!(
+        e,
+        EngineError::Corrupt { .. }
+            | EngineError::NotQuiverFile { .. }
+            | EngineError::UnsupportedVersion { .. }
+    )
 }
 
 /// Parses arguments, runs the command, maps errors to exit codes.
@@ -81,14 +192,8 @@ pub fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             let corrupt = e.chain().any(|c| {
-                matches!(
-                    c.downcast_ref::<Error>(),
-                    Some(
-                        Error::Corrupt { .. }
-                            | Error::NotQuiverFile { .. }
-                            | Error::UnsupportedVersion { .. }
-                    )
-                )
+                c.downcast_ref::<EngineError>().is_some_and(is_corrupt)
+                    || matches!(c.downcast_ref::<QueryError>(), Some(QueryError::Engine(inner)) if is_corrupt(inner))
             });
             ExitCode::from(if corrupt { EXIT_CORRUPT } else { EXIT_USER })
         }

@@ -1,17 +1,20 @@
 //! # quiver
 //!
 //! Quiver is a typed graph database: nodes and typed edges in crash-safe, memory-mapped,
-//! append-only segments with a checkpointed CSR index. This crate is the facade an embedder
-//! depends on; it re-exports the layers below it and owns the `quiver` binary.
-//!
-//! Today it exposes the storage engine ([`engine`]); the query language and server arrive as
-//! their own crates and are re-exported here.
+//! append-only segments with a checkpointed CSR index, queried with nested GraphQL in the
+//! style of Dgraph's generated API. This crate is the facade an embedder depends on: it
+//! re-exports the layers below it and owns the `quiver` binary.
 //!
 //! ```
 //! let dir = tempfile::tempdir().unwrap();
-//! let store = quiver::Store::open(dir.path()).unwrap();
-//! assert_eq!(store.snapshot().seq(), 0);
+//! let db = quiver::Database::open(dir.path()).unwrap();
+//! db.set_schema("type Person { id: ID!  name: String! @search(by: [hash])  knows: [Person] }").unwrap();
+//! db.import_json("people.json", r#"{"Person": [{"id": "0x1", "name": "Ada", "knows": [{"name": "Bob"}]}]}"#).unwrap();
+//! let r = db.execute(r#"{ getPerson(id: "0x1") { name knows { id name } } }"#, &serde_json::Value::Null);
+//! assert_eq!(r.json(), r#"{"data":{"getPerson":{"name":"Ada","knows":[{"id":"0x2","name":"Bob"}]}}}"#);
 //! ```
 
 pub use quiver_engine as engine;
 pub use quiver_engine::{Options, Snapshot, Store, WriteTxn};
+pub use quiver_query as query;
+pub use quiver_query::{Database, ExportReport, ImportReport, QueryError, Response};

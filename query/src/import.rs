@@ -156,7 +156,14 @@ fn id_key(schema: &Schema, ty: usize) -> &str {
 /// Collects the uids the records define and the largest uid they name, walking nested nodes
 /// through the schema's edge fields (type errors are left for the import pass, which reports
 /// them with their place).
-fn scan(schema: &Schema, v: &Json, ty: Option<usize>, top: bool, defined: &mut FxHashSet<u64>, max: &mut u64) {
+fn scan(
+    schema: &Schema,
+    v: &Json,
+    ty: Option<usize>,
+    top: bool,
+    defined: &mut FxHashSet<u64>,
+    max: &mut u64,
+) {
     let Json::Object(obj) = v else { return };
     let ty = match obj.get("__typename").and_then(Json::as_str) {
         Some(name) => schema.type_index(name),
@@ -174,7 +181,9 @@ fn scan(schema: &Schema, v: &Json, ty: Option<usize>, top: bool, defined: &mut F
         let Some((_, f)) = schema.field(ty, k) else { continue };
         let FieldKind::Edge { target, .. } = f.kind else { continue };
         match child {
-            Json::Array(items) => items.iter().for_each(|i| scan(schema, i, Some(target), false, defined, max)),
+            Json::Array(items) => {
+                items.iter().for_each(|i| scan(schema, i, Some(target), false, defined, max))
+            }
             other => scan(schema, other, Some(target), false, defined, max),
         }
     }

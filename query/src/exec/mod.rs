@@ -7,6 +7,8 @@
 mod filter;
 mod write;
 
+pub(crate) use write::write_view;
+
 use std::cmp::Ordering;
 
 use quiver_engine::{Dense, Direction, Snapshot, TypeId, ValueView};

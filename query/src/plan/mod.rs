@@ -399,9 +399,7 @@ impl<'a> Planner<'a> {
                 };
                 for n in names {
                     let Value::String(n) = n else { continue };
-                    let idx = items
-                        .iter()
-                        .position(|i| i.key == n);
+                    let idx = items.iter().position(|i| i.key == n);
                     match idx {
                         Some(i) => wanted.push(i),
                         None if self.schema.field(ty, &n).is_some() => {
