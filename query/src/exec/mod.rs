@@ -325,6 +325,9 @@ fn expand(snap: &Snapshot, sel: &NodeSel, nodes: Vec<Dense>) -> R<Level> {
 /// Whether node `i` of a level has item `r` (for `@cascade`).
 fn has_item(snap: &Snapshot, sel: &NodeSel, level: &Level, r: usize, i: usize) -> R<bool> {
     let node = level.nodes[i];
+    if sel.items[r].only.as_ref().is_some_and(|o| !o.contains(&snap.node_type(node))) {
+        return Ok(true);
+    }
     Ok(match (&sel.items[r].kind, &level.items[r]) {
         (ItemKind::Scalar { props, .. }, _) => match filter::prop_for(props, snap.node_type(node)) {
             Some(p) => match snap.value(node, p)? {

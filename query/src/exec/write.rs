@@ -28,10 +28,15 @@ impl Writer<'_> {
         let node = level.nodes[i];
         let ty = self.snap.node_type(node);
         out.push('{');
+        let mut first = true;
         for (n, item) in sel.items.iter().enumerate() {
-            if n > 0 {
+            if item.only.as_ref().is_some_and(|o| !o.contains(&ty)) {
+                continue;
+            }
+            if !first {
                 out.push(',');
             }
+            first = false;
             json::write_str(out, &item.key);
             out.push(':');
             match (&item.kind, &level.items[n]) {

@@ -178,7 +178,7 @@ pub fn plan(
 ) -> Result<Plan, QueryError> {
     let p = Planner { schema, api, doc, vars };
     let mut roots = Vec::new();
-    for (key, fields) in p.collect(&op.selection_set, "Query")? {
+    for (key, fields, _) in p.collect(&op.selection_set, "Query")? {
         let f = fields[0];
         if f.name.value == "__typename" {
             roots.push(RootField { key, kind: RootKind::Typename("Query".into()), pos: f.pos });
@@ -235,14 +235,16 @@ struct Planner<'a> {
     vars: &'a Variables,
 }
 
-type Collected<'d> = Vec<(String, Vec<&'d Field>)>;
+/// Fields by response key: the fields, and the concrete types they are restricted to by type
+/// conditions (`None`: every type of the selection).
+type Collected<'d> = Vec<(String, Vec<&'d Field>, Option<Vec<String>>)>;
 
 impl<'a> Planner<'a> {
     /// CollectFields: fragments inlined where their type applies, `@skip`/`@include` applied,
     /// fields grouped by response key in first-appearance order.
     fn collect(&self, set: &'a SelectionSet, ty: &str) -> Result<Collected<'a>, QueryError> {
         let mut out: Collected<'a> = Vec::new();
-        self.collect_into(set, ty, &mut out, &mut Vec::new())?;
+        self.collect_into(set, ty, None, &mut out, &mut Vec::new())?;
         Ok(out)
     }
 
@@ -250,6 +252,7 @@ impl<'a> Planner<'a> {
         &self,
         set: &'a SelectionSet,
         ty: &str,
+        restrict: Option<&Vec<String>>,
         out: &mut Collected<'a>,
         visited: &mut Vec<&'a str>,
     ) -> Result<(), QueryError> {
@@ -260,18 +263,25 @@ impl<'a> Planner<'a> {
                         continue;
                     }
                     let key = f.response_key();
-                    match out.iter_mut().find(|(k, _)| k == key) {
-                        Some((_, fs)) => fs.push(f),
-                        None => out.push((key.to_string(), vec![f])),
+                    match out.iter_mut().find(|(k, _, _)| k == key) {
+                        Some((_, fs, r)) => {
+                            fs.push(f);
+                            *r = union(r.take(), restrict);
+                        }
+                        None => out.push((key.to_string(), vec![f], restrict.cloned())),
                     }
                 }
                 Selection::InlineFragment(i) => {
                     if !self.included(&i.directives) {
                         continue;
                     }
-                    let applies = i.type_condition.as_ref().is_none_or(|c| self.applies(ty, &c.value));
-                    if applies {
-                        self.collect_into(&i.selection_set, ty, out, visited)?;
+                    match &i.type_condition {
+                        None => self.collect_into(&i.selection_set, ty, restrict, out, visited)?,
+                        Some(c) if self.applies(ty, &c.value) => {
+                            let narrowed = self.narrow(ty, restrict, &c.value);
+                            self.collect_into(&i.selection_set, ty, narrowed.as_ref(), out, visited)?;
+                        }
+                        Some(_) => {}
                     }
                 }
                 Selection::FragmentSpread(sp) => {
@@ -285,12 +295,23 @@ impl<'a> Planner<'a> {
                     };
                     if self.applies(ty, &frag.type_condition.value) {
                         visited.push(&sp.name.value);
-                        self.collect_into(&frag.selection_set, ty, out, visited)?;
+                        let narrowed = self.narrow(ty, restrict, &frag.type_condition.value);
+                        self.collect_into(&frag.selection_set, ty, narrowed.as_ref(), out, visited)?;
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// The concrete types fields under a type condition `cond` apply to, within `ty` and the
+    /// restriction already in force; `None` when that is every type of `ty`.
+    fn narrow(&self, ty: &str, restrict: Option<&Vec<String>>, cond: &str) -> Option<Vec<String>> {
+        let all = self.api.possible_types(ty);
+        let cond_types = self.api.possible_types(cond);
+        let current = restrict.cloned().unwrap_or_else(|| all.clone());
+        let narrowed: Vec<String> = current.into_iter().filter(|t| cond_types.contains(t)).collect();
+        if narrowed.len() == all.len() { None } else { Some(narrowed) }
     }
 
     /// Whether a fragment on `cond` applies to values of `ty`: any concrete type in common.
@@ -369,16 +390,19 @@ impl<'a> Planner<'a> {
         let cascade_all = inherited_cascade || cascade_dir.is_some_and(|d| d.arguments.is_empty());
         let mut merged: Collected<'a> = Vec::new();
         for f in fields {
-            for (key, fs) in self.collect(&f.selection_set, &ty_name)? {
-                match merged.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, all)) => all.extend(fs),
-                    None => merged.push((key, fs)),
+            for (key, fs, restrict) in self.collect(&f.selection_set, &ty_name)? {
+                match merged.iter_mut().find(|(k, _, _)| *k == key) {
+                    Some((_, all, r)) => {
+                        all.extend(fs);
+                        *r = union(r.take(), restrict.as_ref());
+                    }
+                    None => merged.push((key, fs, restrict)),
                 }
             }
         }
         let mut items = Vec::new();
-        for (key, fs) in merged {
-            items.push(self.item(ty, &ty_name, key, &fs, cascade_all)?);
+        for (key, fs, restrict) in merged {
+            items.push(self.item(ty, &ty_name, key, &fs, restrict, cascade_all)?);
         }
         let cascade = if cascade_all {
             Some(
@@ -430,16 +454,24 @@ impl<'a> Planner<'a> {
         ty_name: &str,
         key: String,
         fs: &[&'a Field],
+        restrict: Option<Vec<String>>,
         cascade: bool,
     ) -> Result<Item, QueryError> {
         let f = fs[0];
         let name = f.name.value.as_str();
+        let only: Option<Vec<TypeId>> = restrict.as_ref().map(|r| {
+            r.iter()
+                .filter_map(|t| self.schema.type_index(t).and_then(|i| self.schema.types[i].engine))
+                .collect()
+        });
         if name == "__typename" {
-            return Ok(Item { key, only: None, kind: ItemKind::Typename });
+            return Ok(Item { key, only, kind: ItemKind::Typename });
         }
+        // A field selected under a type condition may exist only on the narrower types.
         let def = self
             .api
             .field(ty_name, name)
+            .or_else(|| restrict.iter().flatten().find_map(|t| self.api.field(t, name)))
             .ok_or_else(|| QueryError::new(format!("unknown field {name}")).at(f.pos))?;
         let (role, field_name) = match def.role {
             FieldRole::Node { field, ty: owner } => {
@@ -462,6 +494,9 @@ impl<'a> Planner<'a> {
             else {
                 continue;
             };
+            if only.as_ref().is_some_and(|o| !o.contains(&engine)) {
+                continue;
+            }
             match &fd.kind {
                 FieldKind::Id => is_id = true,
                 FieldKind::Scalar { prop: Some(p), scalar, list: l, .. } => {
@@ -507,14 +542,14 @@ impl<'a> Planner<'a> {
             let scalar = scalar_info.unwrap_or(ScalarType::String);
             ItemKind::Scalar { props, scalar, list }
         };
-        Ok(Item { key, only: None, kind })
+        Ok(Item { key, only, kind })
     }
 
     fn agg_sel(&self, ty: usize, fields: &[&'a Field]) -> Result<AggSel, QueryError> {
         let result_name = format!("{}AggregateResult", self.schema.types[ty].name);
         let mut items = Vec::new();
         for f in fields {
-            for (key, fs) in self.collect(&f.selection_set, &result_name)? {
+            for (key, fs, _) in self.collect(&f.selection_set, &result_name)? {
                 if items.iter().any(|(k, _)| *k == key) {
                     continue;
                 }
@@ -540,5 +575,20 @@ impl<'a> Planner<'a> {
             }
         }
         Ok(AggSel { items })
+    }
+}
+
+/// The union of two type restrictions (`None` is every type).
+fn union(a: Option<Vec<String>>, b: Option<&Vec<String>>) -> Option<Vec<String>> {
+    match (a, b) {
+        (Some(mut a), Some(b)) => {
+            for t in b {
+                if !a.contains(t) {
+                    a.push(t.clone());
+                }
+            }
+            Some(a)
+        }
+        _ => None,
     }
 }
