@@ -121,9 +121,10 @@ impl Database {
             };
             for r in batch {
                 imp.line = r.line;
+                // The file's type key, which `__typename` may narrow (checked by `node`).
                 let ty_name = match (&r.ty, r.value.get("__typename")) {
-                    (_, Some(Json::String(t))) => t.clone(),
                     (Some(t), _) => t.clone(),
+                    (None, Some(Json::String(t))) => t.clone(),
                     (None, _) => return Err(imp.err("-", "an NDJSON record needs \"__typename\"")),
                 };
                 let ty = loaded

@@ -1,0 +1,153 @@
+#![allow(clippy::unwrap_used, missing_docs)]
+//! JSON and NDJSON import: uids, references in any order, and each kind of bad record, which
+//! names file, line and field and leaves nothing of its batch behind.
+
+mod common;
+
+use quiver_query::{Database, ImportReport};
+use serde_json::Value;
+
+fn db() -> (tempfile::TempDir, Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    db.set_schema(&common::fixture("people.graphql")).unwrap();
+    (dir, db)
+}
+
+fn q(db: &Database, query: &str) -> String {
+    db.execute(query, &Value::Null).json().to_string()
+}
+
+#[test]
+fn references_in_any_order_and_fresh_uids_above_the_file() {
+    let (_d, db) = db();
+    let text = r#"{
+  "Person": [
+    {"name": "Fresh One", "knows": [{"id": "0x20"}, {"name": "Fresh Two"}], "employer": {"id": "0x30"}},
+    {"id": "0x20", "name": "Later", "knows": [{"id": "0x5"}]},
+    {"id": "0x5", "name": "Five"}
+  ],
+  "Company": [{"id": "0x30", "name": "Co", "code": 1}]
+}"#;
+    let r = db.import_json("a.json", text).unwrap();
+    assert_eq!(r, ImportReport { nodes: 5, edges: 4, batches: 1 });
+    // Fresh uids start above 0x30, the largest in the file, in document order.
+    assert_eq!(
+        q(&db, "{ queryPerson { id name knows { id } employer { id staff { id } } } }"),
+        r#"{"data":{"queryPerson":[{"id":"0x5","name":"Five","knows":[],"employer":null},{"id":"0x20","name":"Later","knows":[{"id":"0x5"}],"employer":null},{"id":"0x31","name":"Fresh One","knows":[{"id":"0x20"},{"id":"0x32"}],"employer":{"id":"0x30","staff":[{"id":"0x31"}]}},{"id":"0x32","name":"Fresh Two","knows":[],"employer":null}]}}"#
+    );
+    // A second import references what is stored, and allocates above it.
+    db.import_json("b.json", r#"{"Person": [{"name": "Next", "knows": [{"id": "0x5"}]}]}"#).unwrap();
+    assert_eq!(
+        q(&db, r#"{ queryPerson(filter: {name: {eq: "Next"}}) { id knows { name } } }"#),
+        r#"{"data":{"queryPerson":[{"id":"0x33","knows":[{"name":"Five"}]}]}}"#
+    );
+}
+
+#[test]
+fn ndjson_streams_with_typename() {
+    let (_d, db) = db();
+    let text = "{\"__typename\": \"Person\", \"id\": \"0x1\", \"name\": \"A\", \"knows\": [{\"id\": \"0x2\"}]}\n\n{\"__typename\": \"Person\", \"id\": \"0x2\", \"name\": \"B\", \"tags\": \"one\"}\n";
+    let r = db.import_ndjson("p.ndjson", text).unwrap();
+    assert_eq!(r, ImportReport { nodes: 2, edges: 1, batches: 1 });
+    assert_eq!(
+        q(&db, "{ queryPerson { id knows { name tags } } }"),
+        r#"{"data":{"queryPerson":[{"id":"0x1","knows":[{"name":"B","tags":["one"]}]},{"id":"0x2","knows":[]}]}}"#
+    );
+}
+
+#[test]
+fn import_file_picks_the_format_by_extension() {
+    let (d, db) = db();
+    let path = d.path().join("x.jsonl");
+    std::fs::write(&path, "{\"__typename\": \"Company\", \"name\": \"C\", \"code\": 3}\n").unwrap();
+    assert_eq!(db.import_file(&path).unwrap().nodes, 1);
+    let e = db.import_file(&d.path().join("missing.json")).unwrap_err();
+    assert!(e.to_string().ends_with("missing.json: No such file or directory (os error 2)"), "{e}");
+}
+
+fn refused(text: &str) -> String {
+    let (_d, db) = db();
+    db.import_json("good.json", r#"{"Company": [{"id": "0x9", "name": "Kept", "code": 1}]}"#).unwrap();
+    let before = q(&db, "{ queryPerson { id } queryCompany { id name } }");
+    let e = db.import_json("bad.json", text).unwrap_err().to_string();
+    assert_eq!(
+        q(&db, "{ queryPerson { id } queryCompany { id name } }"),
+        before,
+        "a failed batch left something behind"
+    );
+    e
+}
+
+#[test]
+fn bad_records_name_file_line_and_field_and_apply_nothing() {
+    let cases = [
+        (
+            "{\"Person\": [\n  {\"name\": \"x\",}\n]}",
+            "bad.json:2: -: bad JSON: trailing comma at line 2 column 16",
+        ),
+        ("{\"Robot\": [{\"name\": \"x\"}]}", "bad.json:1: Robot: unknown type Robot"),
+        (
+            "{\"Person\": [\n  {\"name\": \"ok\"},\n  {\"name\": \"x\", \"height\": 3}\n]}",
+            "bad.json:3: Person.height: Person has no field height",
+        ),
+        (
+            "{\"Person\": [\n  {\"name\": \"x\", \"age\": \"old\"}\n]}",
+            "bad.json:2: Person.age: expected Int, found \"old\"",
+        ),
+        (
+            "{\"Person\": [{\"name\": \"x\", \"age\": 1.5}]}",
+            "bad.json:1: Person.age: expected Int, found 1.5",
+        ),
+        (
+            "{\"Person\": [{\"name\": \"x\", \"born\": \"soon\"}]}",
+            "bad.json:1: Person.born: expected DateTime, found \"soon\"",
+        ),
+        (
+            "{\"Person\": [{\"name\": \"x\", \"tier\": \"TIN\"}]}",
+            "bad.json:1: Person.tier: \"TIN\" is not a value of enum Tier",
+        ),
+        (
+            "{\"Person\": [{\"name\": \"x\", \"knows\": [{\"id\": \"0x77\"}]}]}",
+            "bad.json:1: Person.knows[0]: dangling reference: no node 0x77 in the database or the file",
+        ),
+        (
+            "{\"Person\": [{\"name\": \"x\", \"employer\": {\"id\": \"0x9\", \"name\": \"Renamed\"}, \"knows\": [{\"id\": \"zz\"}]}]}",
+            "bad.json:1: Person.knows[0].id: \"zz\" is not a uid such as \"0x2a\"",
+        ),
+        (
+            "{\"Person\": [{\"name\": \"x\", \"employer\": [{\"id\": \"0x9\"}]}]}",
+            "bad.json:1: Person.employer: expected one object, found a list",
+        ),
+        (
+            "{\"Person\": [{\"id\": \"0x9\", \"name\": \"x\"}]}",
+            "bad.json:1: Person: 0x9 is a Company, not a Person",
+        ),
+        ("{\"Person\": [{\"age\": 3}]}", "bad.json:1: Person.name: required field name is missing"),
+        (
+            "{\"Person\": [{\"name\": \"x\", \"email\": \"a@b\"}, {\"name\": \"y\", \"email\": \"a@b\"}]}",
+            "bad.json:1: Person.email:",
+        ),
+        ("{\"Person\": {\"name\": \"x\"}}", "bad.json:1: Person: each type maps to an array of objects"),
+        (
+            "{\"Named\": [{\"name\": \"x\"}]}",
+            "bad.json:1: Named: Named is an interface: say which type with \"__typename\"",
+        ),
+    ];
+    for (text, want) in cases {
+        let got = refused(text);
+        assert!(got.starts_with(want), "for {text}\n  want {want}\n  got  {got}");
+    }
+}
+
+#[test]
+fn interface_records_take_typename() {
+    let (_d, db) = db();
+    db.import_json("n.json", r#"{"Named": [{"__typename": "Company", "name": "C", "code": 4}, {"__typename": "Person", "name": "P"}]}"#).unwrap();
+    assert_eq!(
+        q(&db, "{ queryNamed { __typename name } }"),
+        r#"{"data":{"queryNamed":[{"__typename":"Company","name":"C"},{"__typename":"Person","name":"P"}]}}"#
+    );
+    let e = db.import_json("n.json", r#"{"Named": [{"__typename": "Note", "text": "t"}]}"#).unwrap_err();
+    assert_eq!(e.to_string(), "n.json:1: Named: Note is not a Named");
+}

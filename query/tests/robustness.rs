@@ -1,0 +1,99 @@
+#![allow(clippy::unwrap_used, missing_docs)]
+//! Hostile input never panics the parser, the validator or the executor, and the database
+//! stays usable.
+
+mod common;
+
+use proptest::prelude::*;
+use quiver_query::{Database, ParseLimits, parse_executable, parse_schema};
+use serde_json::Value;
+
+const VALID: &[&str] = &[
+    r#"query Q($id: ID!, $n: Int = 2) { getPerson(id: $id) { name knows(first: $n, order: {desc: age}) { ...F } } } fragment F on Person { id age __typename }"#,
+    r#"{ queryNamed(filter: {or: [{name: {anyofterms: "a b"}}, {not: {has: [name]}}]}) { name ... on Person { employer { staffAggregate { count } } } } }"#,
+    r#"{ aggregatePerson(filter: {age: {between: {min: 1, max: 90}}}) { count ageAvg nameMin } queryPerson @cascade { bio tags } }"#,
+    r#"{ queryPerson(filter: {name: {regexp: "/^A.*e$/i"}, born: {ge: "1800-01-01"}}, first: 3, offset: 1) { id born score active tier } }"#,
+];
+
+fn people() -> &'static (tempfile::TempDir, Database) {
+    static DB: std::sync::OnceLock<(tempfile::TempDir, Database)> = std::sync::OnceLock::new();
+    DB.get_or_init(common::people)
+}
+
+/// A valid document with a few bytes changed, inserted or removed.
+fn mutated() -> impl Strategy<Value = String> {
+    (0..VALID.len(), prop::collection::vec((any::<u16>(), any::<u8>(), 0u8..3), 1..6)).prop_map(
+        |(i, edits)| {
+            let mut b = VALID[i].as_bytes().to_vec();
+            for (at, byte, kind) in edits {
+                let at = usize::from(at) % (b.len() + 1);
+                match kind {
+                    0 if at < b.len() => b[at] = byte,
+                    1 => b.insert(at, byte),
+                    _ if at < b.len() => {
+                        b.remove(at);
+                    }
+                    _ => {}
+                }
+            }
+            String::from_utf8_lossy(&b).into_owned()
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_text_never_panics(s in ".{0,200}") {
+        let _ = parse_executable(&s, &ParseLimits::default());
+        let _ = parse_schema(&s, &ParseLimits::default());
+        let r = people().1.execute(&s, &Value::Null);
+        prop_assert!(r.json().starts_with('{'), "{}", r.json());
+    }
+
+    #[test]
+    fn mutated_documents_never_panic(doc in mutated(), vars in prop::option::of(r#"\{"id": "0x[0-9a-f]{1,3}", "n": -?[0-9]{1,3}\}"#)) {
+        let vars: Value = vars.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or(Value::Null);
+        let r = people().1.execute(&doc, &vars);
+        let parsed: Value = serde_json::from_str(r.json()).unwrap();
+        prop_assert!(parsed.get("data").is_some() || parsed.get("errors").is_some());
+    }
+}
+
+#[test]
+fn valid_documents_run() {
+    let vars = serde_json::json!({"id": "0x1"});
+    for doc in VALID {
+        let r = people().1.execute(doc, &vars);
+        assert!(r.is_ok(), "{doc}: {}", r.json());
+    }
+}
+
+#[test]
+fn a_document_nested_100000_levels_gets_a_depth_error() {
+    let doc = format!("{}{}", "{ a ".repeat(100_000), "}".repeat(100_000));
+    let r = people().1.execute(&doc, &Value::Null);
+    assert_eq!(
+        r.json(),
+        r#"{"errors":[{"message":"the document nests deeper than 64 levels at 1:257","locations":[{"line":1,"column":257}]}]}"#
+    );
+    let values = format!("{{ queryPerson(filter: {}) {{ id }} }}", "[".repeat(100_000));
+    assert!(people().1.execute(&values, &Value::Null).json().contains("nests deeper than 64 levels"));
+    let sdl = format!("type A {{ a: {} }}", "[".repeat(100_000));
+    assert_eq!(
+        parse_schema(&sdl, &ParseLimits::default()).unwrap_err().to_string(),
+        "the document nests deeper than 64 levels at 1:76"
+    );
+    // The database still answers.
+    assert!(people().1.execute("{ queryPerson { id } }", &Value::Null).is_ok());
+}
+
+#[test]
+fn oversized_documents_are_refused() {
+    let doc = format!("{{ queryPerson {{ {} }} }}", "id ".repeat(400_000));
+    assert_eq!(
+        people().1.execute(&doc, &Value::Null).json(),
+        r#"{"errors":[{"message":"the document is 1200020 bytes, more than the limit of 1048576"}]}"#
+    );
+}
