@@ -12,11 +12,56 @@ use crate::schema::Schema;
 use crate::schema::api::Api;
 use crate::{ParseLimits, plan, validate};
 
-/// A schema bound to the catalog, with its generated API.
+/// A schema bound to the catalog, with its generated API and the documents already parsed and
+/// validated against it.
 #[derive(Debug)]
 pub(crate) struct Loaded {
     pub schema: Schema,
     pub api: Api,
+    documents: DocumentCache,
+}
+
+/// Parsed and validated documents by their text, so a repeated query skips the parser and the
+/// validator (as GraphQL servers commonly do). Bounded: only documents up to
+/// [`DocumentCache::MAX_TEXT`] bytes are kept, and the cache starts over when it holds
+/// [`DocumentCache::MAX_ENTRIES`]. It belongs to one schema: setting a schema starts a new one.
+#[derive(Debug, Default)]
+struct DocumentCache {
+    entries: std::sync::RwLock<rustc_hash::FxHashMap<String, Arc<Prepared>>>,
+}
+
+/// A document after parsing and validation: the tree (with the plans of its operations that
+/// take no variables, made once), or the errors to answer with.
+type Prepared = Result<ValidDocument, Vec<QueryError>>;
+
+/// A valid document and, per operation, its plan once made (only for operations without
+/// variables, whose plan cannot depend on the request).
+#[derive(Debug)]
+struct ValidDocument {
+    doc: crate::ast::Document,
+    plans: Vec<std::sync::OnceLock<Result<plan::Plan, QueryError>>>,
+}
+
+impl DocumentCache {
+    const MAX_ENTRIES: usize = 1024;
+    const MAX_TEXT: usize = 16 * 1024;
+
+    fn get_or_prepare(&self, text: &str, prepare: impl FnOnce() -> Prepared) -> Arc<Prepared> {
+        if text.len() > Self::MAX_TEXT {
+            return Arc::new(prepare());
+        }
+        // A poisoned lock only means another query panicked mid-insert; the map is still whole.
+        if let Some(p) = self.entries.read().unwrap_or_else(|e| e.into_inner()).get(text) {
+            return Arc::clone(p);
+        }
+        let prepared = Arc::new(prepare());
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(text.to_string(), Arc::clone(&prepared));
+        prepared
+    }
 }
 
 /// A Quiver database: the storage engine plus the schema and query language.
@@ -32,7 +77,27 @@ pub(crate) struct Loaded {
 pub struct Database {
     store: Store,
     loaded: Arc<ArcSwapOption<Loaded>>,
-    limits: ParseLimits,
+    limits: QueryLimits,
+}
+
+/// Bounds on what one request may ask of the database.
+///
+/// ```
+/// let limits = quiver_query::QueryLimits::default();
+/// assert_eq!(limits.max_nodes, 1_000_000);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Size and nesting of documents. Default: [`ParseLimits::default`].
+    pub parse: ParseLimits,
+    /// Nodes one query may produce over all its fields. Default 1,000,000.
+    pub max_nodes: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        QueryLimits { parse: ParseLimits::default(), max_nodes: 1_000_000 }
+    }
 }
 
 /// The answer to a request: the response object as JSON, and how many errors it holds.
@@ -86,9 +151,20 @@ impl Database {
 
     /// Wraps an open store.
     pub fn from_store(store: Store) -> Result<Database, Error> {
-        let db = Database { store, loaded: Arc::new(ArcSwapOption::empty()), limits: ParseLimits::default() };
+        let db = Database { store, loaded: Arc::new(ArcSwapOption::empty()), limits: QueryLimits::default() };
         db.reload()?;
         Ok(db)
+    }
+
+    /// The same database answering under other limits.
+    pub fn with_limits(mut self, limits: QueryLimits) -> Database {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits requests are held to.
+    pub fn limits(&self) -> QueryLimits {
+        self.limits
     }
 
     /// The storage engine underneath.
@@ -106,7 +182,7 @@ impl Database {
         let mut schema = Schema::parse(source)?;
         crate::schema::bind(&mut schema, snap.catalog())?;
         let api = Api::build(&schema)?;
-        self.loaded.store(Some(Arc::new(Loaded { schema, api })));
+        self.loaded.store(Some(Arc::new(Loaded { schema, api, documents: DocumentCache::default() })));
         Ok(())
     }
 
@@ -157,46 +233,69 @@ impl Database {
         variables: &serde_json::Value,
         operation: Option<&str>,
     ) -> Response {
-        let doc = match crate::grammar::parse_executable(query, &self.limits) {
-            Ok(d) => d,
-            Err(e) => return Response::request_errors(vec![e.into()]),
-        };
+        // These limits are this handle's, while the cache is shared by every handle: check them
+        // before looking there.
+        if let Err(e) = crate::grammar::check_bounds(query, &self.limits.parse) {
+            return Response::request_errors(vec![e.into()]);
+        }
         let loaded = match self.loaded() {
             Ok(l) => l,
             Err(e) => return Response::request_errors(vec![QueryError::new(e.to_string())]),
         };
-        let errors = validate::validate(&loaded.api, &doc);
-        if !errors.is_empty() {
-            return Response::request_errors(errors);
-        }
+        let prepared = loaded.documents.get_or_prepare(query, || {
+            let doc =
+                crate::grammar::parse_executable(query, &self.limits.parse).map_err(|e| vec![e.into()])?;
+            let errors = validate::validate(&loaded.api, &doc);
+            if !errors.is_empty() {
+                return Err(errors);
+            }
+            let plans = doc.operations.iter().map(|_| std::sync::OnceLock::new()).collect();
+            Ok(ValidDocument { doc, plans })
+        });
+        let valid = match prepared.as_ref() {
+            Ok(v) => v,
+            Err(errors) => return Response::request_errors(errors.clone()),
+        };
+        let doc = &valid.doc;
         let op = match operation {
-            Some(name) => doc.operations.iter().find(|o| o.name.as_ref().is_some_and(|n| n.value == name)),
-            None if doc.operations.len() == 1 => doc.operations.first(),
+            Some(name) => {
+                doc.operations.iter().position(|o| o.name.as_ref().is_some_and(|n| n.value == name))
+            }
+            None if doc.operations.len() == 1 => Some(0),
             None => {
                 return Response::request_errors(vec![QueryError::new(
                     "The document has several operations: say which to run (operationName).",
                 )]);
             }
         };
-        let Some(op) = op else {
+        let Some(op_index) = op else {
             return Response::request_errors(vec![QueryError::new(format!(
                 "Unknown operation named \"{}\".",
                 operation.unwrap_or_default()
             ))]);
         };
+        let op = &doc.operations[op_index];
         let vars = match plan::vars::coerce_variables(&loaded.api, op, variables) {
             Ok(v) => v,
             Err(errors) => return Response::request_errors(errors),
         };
-        let plan = match plan::plan(&loaded.schema, &loaded.api, &doc, op, &vars) {
+        let make = || plan::plan(&loaded.schema, &loaded.api, doc, op, &vars);
+        let fresh;
+        let planned = if op.variables.is_empty() {
+            valid.plans[op_index].get_or_init(make)
+        } else {
+            fresh = make();
+            &fresh
+        };
+        let plan = match planned {
             Ok(p) => p,
-            Err(e) => return Response::request_errors(vec![e]),
+            Err(e) => return Response::request_errors(vec![e.clone()]),
         };
         let snap = self.store.snapshot();
         let mut json = String::with_capacity(4096);
         json.push_str("{\"data\":");
         let mut errors = Vec::new();
-        crate::exec::run(&snap, &loaded.schema, &plan, &mut json, &mut errors);
+        crate::exec::run(&snap, &loaded.schema, plan, self.limits.max_nodes, &mut json, &mut errors);
         if !errors.is_empty() {
             json.push_str(",\"errors\":[");
             for (i, e) in errors.iter().enumerate() {

@@ -97,3 +97,50 @@ fn oversized_documents_are_refused() {
         r#"{"errors":[{"message":"the document is 1200020 bytes, more than the limit of 1048576"}]}"#
     );
 }
+
+/// The deepest document the limits allow goes through every stage on a small (1 MiB) stack,
+/// even unoptimized: the depth limit, checked before parsing, is what keeps recursion bounded.
+#[test]
+fn the_deepest_allowed_document_runs_on_a_small_stack() {
+    let depth = ParseLimits::default().max_depth;
+    // From Dee, who knows nobody: deep, not wide.
+    let selection = format!(
+        "{{ getPerson(id: \"0x4\") {}{}",
+        "{ knows ".repeat(depth - 3),
+        "{ id ".to_string() + &"}".repeat(depth - 1)
+    );
+    let filter = format!(
+        "{{ queryPerson(filter: {}{{age: {{eq: 1}}}}{}) {{ id }} }}",
+        "{not: ".repeat(depth - 4),
+        "}".repeat(depth - 4)
+    );
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            let db = &people().1;
+            let r = db.execute(&selection, &Value::Null);
+            assert!(r.is_ok(), "{}", &r.json()[..r.json().len().min(300)]);
+            let r = db.execute(&filter, &Value::Null);
+            assert!(r.is_ok(), "{}", &r.json()[..r.json().len().min(300)]);
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+#[test]
+fn a_query_that_explodes_hits_the_node_limit() {
+    let db =
+        people().1.clone().with_limits(quiver_query::QueryLimits { max_nodes: 1_000, ..Default::default() });
+    let chain = format!(
+        "{{ queryPerson {}{} total: aggregatePerson {{ count }} }}",
+        "{ knows ".repeat(40),
+        "{ id ".to_string() + &"}".repeat(41)
+    );
+    assert_eq!(
+        db.execute(&chain, &Value::Null).json(),
+        r#"{"data":{"queryPerson":null,"total":{"count":4}},"errors":[{"message":"the query produces more than 1000 nodes; narrow it with filters or first","locations":[{"line":1,"column":3}],"path":["queryPerson"]}]}"#
+    );
+    // Under the limit, the same shape answers.
+    assert!(db.execute("{ queryPerson { knows { knows { id } } } }", &Value::Null).is_ok());
+}

@@ -17,7 +17,37 @@ use crate::error::{PathSegment, QueryError};
 use crate::plan::{AggSel, ItemKind, ListArgs, NodeSel, OrderKey, Plan, RootKind};
 use crate::schema::Schema;
 
-type R<T> = Result<T, quiver_engine::Error>;
+type R<T> = Result<T, ExecError>;
+
+/// Why a root field could not be answered.
+#[derive(Debug)]
+enum ExecError {
+    /// Reading the snapshot failed.
+    Engine(quiver_engine::Error),
+    /// The field would produce more nodes than the limit allows.
+    TooManyNodes(usize),
+}
+
+impl From<quiver_engine::Error> for ExecError {
+    fn from(e: quiver_engine::Error) -> ExecError {
+        ExecError::Engine(e)
+    }
+}
+
+/// Nodes a query may still produce; every expanded level draws from it.
+struct Budget(std::cell::Cell<usize>, usize);
+
+impl Budget {
+    fn take(&self, n: usize) -> R<()> {
+        match self.0.get().checked_sub(n) {
+            Some(left) => {
+                self.0.set(left);
+                Ok(())
+            }
+            None => Err(ExecError::TooManyNodes(self.1)),
+        }
+    }
+}
 
 /// The expanded nodes of one selection: the batch, what each item produced, and which nodes
 /// `@cascade` keeps.
@@ -38,8 +68,17 @@ enum Expanded {
 }
 
 /// Runs `plan` and appends the `data` object to `out`; field errors go to `errors` with the
-/// field's value null.
-pub fn run(snap: &Snapshot, schema: &Schema, plan: &Plan, out: &mut String, errors: &mut Vec<QueryError>) {
+/// field's value null. At most `max_nodes` nodes are produced over the whole query; past that, the root field
+/// being answered is null with an error saying so.
+pub fn run(
+    snap: &Snapshot,
+    schema: &Schema,
+    plan: &Plan,
+    max_nodes: usize,
+    out: &mut String,
+    errors: &mut Vec<QueryError>,
+) {
+    let budget = Budget(std::cell::Cell::new(max_nodes), max_nodes);
     let w = write::Writer { snap, schema };
     out.push('{');
     for (i, root) in plan.roots.iter().enumerate() {
@@ -49,13 +88,17 @@ pub fn run(snap: &Snapshot, schema: &Schema, plan: &Plan, out: &mut String, erro
         crate::json::write_str(out, &root.key);
         out.push(':');
         let mark = out.len();
-        if let Err(e) = run_root(snap, schema, &w, &root.kind, out) {
+        if let Err(e) = run_root(snap, schema, &w, &budget, &root.kind, out) {
             out.truncate(mark);
             out.push_str("null");
+            let message = match e {
+                ExecError::Engine(e) => format!("storage error: {e}"),
+                ExecError::TooManyNodes(n) => {
+                    format!("the query produces more than {n} nodes; narrow it with filters or first")
+                }
+            };
             errors.push(
-                QueryError::new(format!("storage error: {e}"))
-                    .at(root.pos)
-                    .with_path(vec![PathSegment::Key(root.key.clone())]),
+                QueryError::new(message).at(root.pos).with_path(vec![PathSegment::Key(root.key.clone())]),
             );
         }
     }
@@ -66,6 +109,7 @@ fn run_root(
     snap: &Snapshot,
     schema: &Schema,
     w: &write::Writer<'_>,
+    budget: &Budget,
     kind: &RootKind,
     out: &mut String,
 ) -> R<()> {
@@ -92,7 +136,8 @@ fn run_root(
                 .filter(|d| types.contains(&snap.node_type(*d)))
                 .take(1)
                 .collect();
-            let level = expand(snap, sel, nodes)?;
+            budget.take(nodes.len())?;
+            let level = expand(snap, budget, sel, nodes)?;
             if level.nodes.is_empty() || !kept(&level, 0) {
                 out.push_str("null");
             } else {
@@ -122,7 +167,8 @@ fn run_root(
             if !deferred {
                 paginate(&mut nodes, args);
             }
-            let level = expand(snap, sel, nodes)?;
+            budget.take(nodes.len())?;
+            let level = expand(snap, budget, sel, nodes)?;
             out.push('[');
             let mut first = true;
             let idx: Vec<usize> = (0..level.nodes.len()).filter(|&i| kept(&level, i)).collect();
@@ -236,7 +282,7 @@ fn sort_nodes(snap: &Snapshot, nodes: &mut [Dense], order: &[OrderKey]) -> R<()>
 }
 
 /// Expands a selection over a batch of nodes, recursively, one batch per edge field per level.
-fn expand(snap: &Snapshot, sel: &NodeSel, nodes: Vec<Dense>) -> R<Level> {
+fn expand(snap: &Snapshot, budget: &Budget, sel: &NodeSel, nodes: Vec<Dense>) -> R<Level> {
     let mut items = Vec::with_capacity(sel.items.len());
     let mut scratch: Vec<Dense> = Vec::new();
     for item in &sel.items {
@@ -275,7 +321,8 @@ fn expand(snap: &Snapshot, sel: &NodeSel, nodes: Vec<Dense>) -> R<Level> {
                     }
                     offsets.push(children.len() as u32);
                 }
-                let child = expand(snap, child_sel, children)?;
+                budget.take(children.len())?;
+                let child = expand(snap, budget, child_sel, children)?;
                 Expanded::Edge {
                     offsets,
                     child: Box::new(child),

@@ -122,7 +122,11 @@ fn build_field(pair: Pair<'_>) -> Result<Field, Error> {
     };
     for p in pair.into_inner() {
         match p.as_rule() {
-            Rule::alias => alias = p.into_inner().next().map(build_name),
+            // `a: b` arrives as name `a` then alias_of `b`: `a` is the alias.
+            Rule::alias_of => {
+                alias = name.take();
+                name = p.into_inner().next().map(build_name);
+            }
             Rule::name => name = Some(build_name(p)),
             Rule::arguments => field.arguments = build_arguments(p)?,
             Rule::directives => field.directives = build_directives(p)?,

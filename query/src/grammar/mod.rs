@@ -74,11 +74,16 @@ pub fn parse_schema(src: &str, limits: &ParseLimits) -> Result<SchemaDocument, E
     sdl::build_schema_document(pair)
 }
 
-fn parse<'i>(src: &'i str, rule: Rule, limits: &ParseLimits) -> Result<Pair<'i>, Error> {
+/// Refuses text larger or more deeply nested than `limits` allow, without parsing it.
+pub fn check_bounds(src: &str, limits: &ParseLimits) -> Result<(), Error> {
     if src.len() > limits.max_bytes {
         return Err(Error::TooLarge { size: src.len(), limit: limits.max_bytes });
     }
-    check_depth(src, limits.max_depth)?;
+    check_depth(src, limits.max_depth)
+}
+
+fn parse<'i>(src: &'i str, rule: Rule, limits: &ParseLimits) -> Result<Pair<'i>, Error> {
+    check_bounds(src, limits)?;
     set_call_limit();
     let mut pairs = GraphqlParser::parse(rule, src).map_err(syntax_error)?;
     pairs.next().ok_or_else(|| Error::Syntax { pos: Pos { line: 1, column: 1 }, message: "empty".into() })
@@ -196,7 +201,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::default_value => "a default value",
         Rule::selection_set => "a selection set",
         Rule::field => "a field",
-        Rule::alias => "an alias",
+        Rule::alias_of => "an alias",
         Rule::fragment_spread | Rule::inline_fragment => "a fragment spread",
         Rule::type_condition => "a type condition",
         Rule::type_definition => "a type definition",
@@ -248,7 +253,7 @@ mod tests {
         let e = parse_executable("{ a ", &ParseLimits::default()).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "syntax error at 1:5: expected a directive, a field, a fragment spread, a selection set or arguments"
+            "syntax error at 1:5: expected a directive, a fragment spread, a name, a selection set, an alias or arguments"
         );
     }
 }

@@ -11,15 +11,15 @@ use crate::schema::api::ApiKind;
 /// Pairs compared before giving up on a pathological document.
 const BUDGET: usize = 200_000;
 
-type Collected<'d> = Vec<(String, &'d Field)>;
+type Collected<'d> = Vec<(&'d str, &'d Field)>;
 
 impl<'a> Validator<'a> {
-    pub(super) fn check_merging(&mut self, set: &'a SelectionSet, parent: &str) {
+    pub(super) fn check_merging(&mut self, set: &'a SelectionSet, parent: &'a str) {
         let mut budget = BUDGET;
         self.merge_set(set, parent, &mut budget);
     }
 
-    fn merge_set(&mut self, set: &'a SelectionSet, parent: &str, budget: &mut usize) {
+    fn merge_set(&mut self, set: &'a SelectionSet, parent: &'a str, budget: &mut usize) {
         let mut fields = Vec::new();
         self.collect(set, parent, &mut fields, &mut FxHashSet::default());
         for i in 0..fields.len() {
@@ -34,7 +34,7 @@ impl<'a> Validator<'a> {
                 }
                 *budget -= 1;
                 let (a, b) = (&fields[i], &fields[j]);
-                if let Some(reason) = self.conflict((&a.0, a.1), (&b.0, b.1), false, budget) {
+                if let Some(reason) = self.conflict((a.0, a.1), (b.0, b.1), false, budget) {
                     let key = a.1.response_key().to_string();
                     self.error(
                         format!(
@@ -49,15 +49,15 @@ impl<'a> Validator<'a> {
         for s in &set.items {
             match s {
                 Selection::Field(f) if !f.selection_set.items.is_empty() => {
-                    if let Some(def) = self.api.field(parent, &f.name.value) {
-                        let base = def.ty.base().to_string();
-                        self.merge_set(&f.selection_set, &base, budget);
+                    let api: &'a crate::schema::api::Api = self.api;
+                    if let Some(def) = api.field(parent, &f.name.value) {
+                        self.merge_set(&f.selection_set, def.ty.base(), budget);
                     }
                 }
                 Selection::InlineFragment(i) => {
-                    let cond = i.type_condition.as_ref().map_or(parent, |c| c.value.as_str()).to_string();
-                    if self.api.get(&cond).is_some() {
-                        self.merge_set(&i.selection_set, &cond, budget);
+                    let cond = i.type_condition.as_ref().map_or(parent, |c| c.value.as_str());
+                    if self.api.get(cond).is_some() {
+                        self.merge_set(&i.selection_set, cond, budget);
                     }
                 }
                 _ => {}
@@ -69,13 +69,13 @@ impl<'a> Validator<'a> {
     fn collect(
         &self,
         set: &'a SelectionSet,
-        parent: &str,
+        parent: &'a str,
         out: &mut Collected<'a>,
         seen: &mut FxHashSet<&'a str>,
     ) {
         for s in &set.items {
             match s {
-                Selection::Field(f) => out.push((parent.to_string(), f)),
+                Selection::Field(f) => out.push((parent, f)),
                 Selection::InlineFragment(i) => {
                     let cond = i.type_condition.as_ref().map_or(parent, |c| c.value.as_str());
                     self.collect(&i.selection_set, cond, out, seen);
@@ -105,8 +105,8 @@ impl<'a> Validator<'a> {
     /// Why two same-keyed fields cannot merge, if they cannot.
     fn conflict(
         &self,
-        a: (&str, &'a Field),
-        b: (&str, &'a Field),
+        a: (&'a str, &'a Field),
+        b: (&'a str, &'a Field),
         exclusive: bool,
         budget: &mut usize,
     ) -> Option<String> {
@@ -121,6 +121,10 @@ impl<'a> Validator<'a> {
             }
         }
         let (ta, tb) = (self.field_type(a.0, fa)?, self.field_type(b.0, fb)?);
+        let api: &'a crate::schema::api::Api = self.api;
+        let base = |parent: &'a str, f: &Field| -> Option<&'a str> {
+            api.field(parent, &f.name.value).map(|d| d.ty.base())
+        };
         if let Some(reason) = self.shape_conflict(&ta, &tb) {
             return Some(reason);
         }
@@ -128,15 +132,15 @@ impl<'a> Validator<'a> {
             return None;
         }
         let (mut ca, mut cb) = (Vec::new(), Vec::new());
-        self.collect(&fa.selection_set, ta.base(), &mut ca, &mut FxHashSet::default());
-        self.collect(&fb.selection_set, tb.base(), &mut cb, &mut FxHashSet::default());
+        self.collect(&fa.selection_set, base(a.0, fa)?, &mut ca, &mut FxHashSet::default());
+        self.collect(&fb.selection_set, base(b.0, fb)?, &mut cb, &mut FxHashSet::default());
         for x in &ca {
             for y in cb.iter().filter(|y| y.1.response_key() == x.1.response_key()) {
                 if *budget == 0 {
                     return None;
                 }
                 *budget -= 1;
-                if let Some(reason) = self.conflict((&x.0, x.1), (&y.0, y.1), exclusive, budget) {
+                if let Some(reason) = self.conflict((x.0, x.1), (y.0, y.1), exclusive, budget) {
                     return Some(format!("subfields \"{}\" conflict because {reason}", x.1.response_key()));
                 }
             }

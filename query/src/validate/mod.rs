@@ -32,7 +32,8 @@ pub(crate) struct Validator<'a> {
     doc: &'a Document,
     fragments: FxHashMap<&'a str, &'a Fragment>,
     errors: Vec<QueryError>,
-    path: Vec<PathSegment>,
+    /// Response keys from the operation down to the field being checked.
+    path: Vec<&'a str>,
     usages: Vec<Usage>,
     /// Variable usages of each fragment, for the operations that spread it.
     fragment_usages: FxHashMap<String, Vec<Usage>>,
@@ -60,7 +61,7 @@ impl<'a> Validator<'a> {
     fn error(&mut self, message: impl Into<String>, locations: &[Pos]) {
         let mut e = QueryError::new(message);
         e.locations = locations.to_vec();
-        e.path = self.path.clone();
+        e.path = self.path.iter().map(|k| PathSegment::Key((*k).to_string())).collect();
         self.errors.push(e);
     }
 
@@ -263,11 +264,11 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn selection_set(&mut self, set: &SelectionSet, parent: &str) {
+    fn selection_set(&mut self, set: &'a SelectionSet, parent: &str) {
         for sel in &set.items {
             match sel {
                 Selection::Field(f) => {
-                    self.path.push(PathSegment::Key(f.response_key().to_string()));
+                    self.path.push(f.response_key());
                     self.field(f, parent);
                     self.path.pop();
                 }
@@ -325,10 +326,10 @@ impl<'a> Validator<'a> {
         pa.iter().any(|t| pb.contains(t))
     }
 
-    fn field(&mut self, f: &Field, parent: &str) {
+    fn field(&mut self, f: &'a Field, parent: &str) {
         self.directives(&f.directives, DirectiveLocation::Field);
         if f.name.value == "__typename" {
-            self.arguments(&f.arguments, &[], f, "field", "__typename");
+            self.arguments(&f.arguments, &[], f.name.pos, Owner::Field(parent, "__typename"));
             if !f.selection_set.items.is_empty() {
                 self.error(
                     "Field \"__typename\" must not have a selection since type \"String!\" has no subfields.",
@@ -338,18 +339,19 @@ impl<'a> Validator<'a> {
             return;
         }
         // 5.3.1 Field Selections.
-        let Some(def) = self.api.field(parent, &f.name.value) else {
+        let api: &'a Api = self.api;
+        let Some(def) = api.field(parent, &f.name.value) else {
             self.error(
                 format!("Cannot query field \"{}\" on type \"{parent}\".", f.name.value),
                 &[f.name.pos],
             );
             return;
         };
-        let (args, ty) = (def.args.clone(), def.ty.clone());
-        self.arguments(&f.arguments, &args, f, "field", &format!("{parent}.{}", f.name.value));
+        let (args, ty) = (&def.args, &def.ty);
+        self.arguments(&f.arguments, args, f.name.pos, Owner::Field(parent, &f.name.value));
         // 5.3.3 Leaf Field Selections.
-        let base = ty.base().to_string();
-        match self.api.get(&base).map(|t| &t.kind) {
+        let base: &'a str = ty.base();
+        match self.api.get(base).map(|t| &t.kind) {
             Some(ApiKind::Scalar | ApiKind::Enum { .. }) => {
                 if !f.selection_set.items.is_empty() {
                     self.error(
@@ -371,33 +373,16 @@ impl<'a> Validator<'a> {
                         &[f.name.pos],
                     );
                 } else {
-                    self.selection_set(&f.selection_set, &base);
+                    self.selection_set(&f.selection_set, base);
                 }
             }
         }
     }
 
     /// 5.4.1 Argument Names, 5.4.2 Argument Uniqueness, 5.4.2.1 Required Arguments, and the
-    /// values' types.
-    fn arguments(
-        &mut self,
-        given: &[crate::ast::Argument],
-        defs: &[InputValue],
-        at: &Field,
-        what: &str,
-        owner: &str,
-    ) {
-        self.arguments_at(given, defs, at.name.pos, what, owner);
-    }
-
-    fn arguments_at(
-        &mut self,
-        given: &[crate::ast::Argument],
-        defs: &[InputValue],
-        pos: Pos,
-        what: &str,
-        owner: &str,
-    ) {
+    /// values' types. `owner` names the field (`Parent.field`) or directive (`@name`) in
+    /// messages; it is formatted only when there is an error.
+    fn arguments(&mut self, given: &[crate::ast::Argument], defs: &[InputValue], pos: Pos, owner: Owner<'_>) {
         for (i, a) in given.iter().enumerate() {
             if let Some(first) = given[..i].iter().find(|b| b.name.value == a.name.value) {
                 self.error(
@@ -409,20 +394,22 @@ impl<'a> Validator<'a> {
             match defs.iter().find(|d| d.name == a.name.value) {
                 Some(d) => self.check_value(&a.value, &d.ty, d.default.is_some()),
                 None => self.error(
-                    format!("Unknown argument \"{}\" on {what} \"{owner}\".", a.name.value),
+                    format!("Unknown argument \"{}\" on {} \"{owner}\".", a.name.value, owner.what()),
                     &[a.name.pos],
                 ),
             }
         }
         for d in defs {
-            if d.ty.is_non_null() && d.default.is_none() {
-                let given = given.iter().find(|a| a.name.value == d.name);
-                if given.is_none() {
-                    self.error(
-                        format!("{} \"{owner}\" argument \"{}\" of type \"{}\" is required, but it was not provided.", capitalize(what), d.name, d.ty),
-                        &[pos],
-                    );
-                }
+            if d.ty.is_non_null() && d.default.is_none() && !given.iter().any(|a| a.name.value == d.name) {
+                self.error(
+                    format!(
+                        "{} \"{owner}\" argument \"{}\" of type \"{}\" is required, but it was not provided.",
+                        capitalize(owner.what()),
+                        d.name,
+                        d.ty
+                    ),
+                    &[pos],
+                );
             }
         }
     }
@@ -446,8 +433,9 @@ impl<'a> Validator<'a> {
                     &[d.pos],
                 );
             }
-            let args = def.args.clone();
-            self.arguments_at(&d.arguments, &args, d.pos, "directive", &format!("@{}", d.name.value));
+            let api: &'a Api = self.api;
+            let Some(def) = api.directive(&d.name.value) else { continue };
+            self.arguments(&d.arguments, &def.args, d.pos, Owner::Directive(&d.name.value));
         }
     }
 
@@ -492,6 +480,33 @@ fn spreads_of(set: &SelectionSet, out: &mut Vec<String>) {
             Selection::Field(f) => spreads_of(&f.selection_set, out),
             Selection::FragmentSpread(s) => out.push(s.name.value.clone()),
             Selection::InlineFragment(i) => spreads_of(&i.selection_set, out),
+        }
+    }
+}
+
+/// What an argument list belongs to, for messages.
+#[derive(Clone, Copy)]
+enum Owner<'n> {
+    /// A field: its parent type and name.
+    Field(&'n str, &'n str),
+    /// A directive, by name.
+    Directive(&'n str),
+}
+
+impl Owner<'_> {
+    fn what(self) -> &'static str {
+        match self {
+            Owner::Field(..) => "field",
+            Owner::Directive(_) => "directive",
+        }
+    }
+}
+
+impl std::fmt::Display for Owner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Owner::Field(parent, name) => write!(f, "{parent}.{name}"),
+            Owner::Directive(name) => write!(f, "@{name}"),
         }
     }
 }

@@ -1,0 +1,2 @@
+//! Data generators shared by the benches.
+pub mod c360;
