@@ -131,7 +131,7 @@ impl Database {
                     .schema
                     .type_index(&ty_name)
                     .ok_or_else(|| imp.err(&ty_name, format!("unknown type {ty_name}")))?;
-                imp.node(&r.value, ty, true, &ty_name)?;
+                imp.node(&r.value, ty, true, &FieldPath::Record(&ty_name))?;
             }
             next_fresh = imp.next_fresh;
             let (nodes, edges) = (imp.nodes, imp.edges);
@@ -190,6 +190,28 @@ fn scan(
     }
 }
 
+/// Where a value sits in its record (`Customer.orders[1].amount`), put into words only when an
+/// error needs it.
+#[derive(Clone, Copy)]
+enum FieldPath<'p> {
+    /// The record, named by its type.
+    Record(&'p str),
+    /// A field of an object.
+    Field(&'p FieldPath<'p>, &'p str),
+    /// An item of a list.
+    Index(&'p FieldPath<'p>, usize),
+}
+
+impl std::fmt::Display for FieldPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldPath::Record(t) => f.write_str(t),
+            FieldPath::Field(p, name) => write!(f, "{p}.{name}"),
+            FieldPath::Index(p, i) => write!(f, "{p}[{i}]"),
+        }
+    }
+}
+
 struct Importer<'a, 's> {
     schema: &'a Schema,
     txn: WriteTxn<'s>,
@@ -204,7 +226,7 @@ struct Importer<'a, 's> {
 }
 
 impl Importer<'_, '_> {
-    fn err(&self, field: &str, message: impl Into<String>) -> Error {
+    fn err(&self, field: impl std::fmt::Display, message: impl Into<String>) -> Error {
         Error::Import {
             file: self.file.to_string(),
             line: self.line,
@@ -214,7 +236,7 @@ impl Importer<'_, '_> {
     }
 
     /// Imports one node object of user type `ty`; returns its uid.
-    fn node(&mut self, v: &Json, ty: usize, top: bool, path: &str) -> Result<u64, Error> {
+    fn node(&mut self, v: &Json, ty: usize, top: bool, path: &FieldPath<'_>) -> Result<u64, Error> {
         let schema = self.schema;
         let Json::Object(obj) = v else {
             return Err(self.err(path, format!("expected an object, found {v}")));
@@ -238,11 +260,11 @@ impl Importer<'_, '_> {
         let key = id_key(schema, ty).to_string();
         let explicit = match obj.get(&key) {
             Some(Json::String(s)) => Some(parse_uid(s).filter(|u| *u != 0).ok_or_else(|| {
-                self.err(&format!("{path}.{key}"), format!("{s:?} is not a uid such as \"0x2a\""))
+                self.err(FieldPath::Field(path, &key), format!("{s:?} is not a uid such as \"0x2a\""))
             })?),
             Some(other) => {
                 return Err(
-                    self.err(&format!("{path}.{key}"), format!("expected a uid string, found {other}"))
+                    self.err(FieldPath::Field(path, &key), format!("expected a uid string, found {other}"))
                 );
             }
             None => None,
@@ -292,46 +314,48 @@ impl Importer<'_, '_> {
         if reference {
             return Ok(uid);
         }
+        // Which fields this object gave a value (for the required-field check), by position.
+        let mut given = vec![false; schema.types[ty].fields.len()];
         for (k, value) in obj {
             if *k == key || k == "__typename" {
                 continue;
             }
-            let fpath = format!("{path}.{k}");
-            let Some((_, field)) = schema.field(ty, k) else {
-                return Err(self.err(&fpath, format!("{} has no field {k}", schema.types[ty].name)));
+            let fpath = FieldPath::Field(path, k);
+            let Some((index, field)) = schema.field(ty, k) else {
+                return Err(self.err(fpath, format!("{} has no field {k}", schema.types[ty].name)));
             };
             if value.is_null() {
                 continue;
             }
+            given[index] = true;
             match &field.kind {
                 FieldKind::Id => {}
                 FieldKind::Scalar { scalar, list, prop: Some(p), .. } => {
                     let v = self.scalar(value, scalar, *list, &fpath)?;
-                    self.txn.set(uid, *p, v).map_err(|e| self.err(&fpath, e.to_string()))?;
+                    self.txn.set(uid, *p, v).map_err(|e| self.err(fpath, e.to_string()))?;
                 }
                 FieldKind::Edge { target, list, edge: Some(e), .. } => {
                     let items: Vec<&Json> = match value {
                         Json::Array(items) if *list => items.iter().collect(),
-                        Json::Array(_) => return Err(self.err(&fpath, "expected one object, found a list")),
+                        Json::Array(_) => return Err(self.err(fpath, "expected one object, found a list")),
                         other => vec![other],
                     };
                     let mut dsts = Vec::with_capacity(items.len());
                     for (i, item) in items.into_iter().enumerate() {
-                        let p = if *list { format!("{fpath}[{i}]") } else { fpath.clone() };
+                        let p = if *list { FieldPath::Index(&fpath, i) } else { fpath };
                         dsts.push(self.node(item, *target, false, &p)?);
                     }
-                    self.txn.add_edges(*e, uid, &dsts).map_err(|er| self.err(&fpath, er.to_string()))?;
+                    self.txn.add_edges(*e, uid, &dsts).map_err(|er| self.err(fpath, er.to_string()))?;
                     self.edges += dsts.len() as u64;
                 }
-                _ => return Err(self.err(&fpath, "field is not bound to the catalog")),
+                _ => return Err(self.err(fpath, "field is not bound to the catalog")),
             }
         }
         if created {
-            for f in &schema.types[ty].fields {
-                if f.ty.is_non_null() && f.kind != FieldKind::Id && obj.get(&f.name).is_none_or(Json::is_null)
-                {
+            for (f, given) in schema.types[ty].fields.iter().zip(given) {
+                if f.ty.is_non_null() && f.kind != FieldKind::Id && !given {
                     return Err(self.err(
-                        &format!("{path}.{}", f.name),
+                        FieldPath::Field(path, &f.name),
                         format!("required field {} is missing", f.name),
                     ));
                 }
@@ -340,7 +364,13 @@ impl Importer<'_, '_> {
         Ok(uid)
     }
 
-    fn scalar(&self, v: &Json, scalar: &ScalarType, list: bool, path: &str) -> Result<EValue, Error> {
+    fn scalar(
+        &self,
+        v: &Json,
+        scalar: &ScalarType,
+        list: bool,
+        path: &FieldPath<'_>,
+    ) -> Result<EValue, Error> {
         if list {
             let items: Vec<&Json> = match v {
                 Json::Array(items) => items.iter().collect(),
@@ -349,7 +379,7 @@ impl Importer<'_, '_> {
             return items
                 .into_iter()
                 .enumerate()
-                .map(|(i, x)| self.scalar(x, scalar, false, &format!("{path}[{i}]")))
+                .map(|(i, x)| self.scalar(x, scalar, false, &FieldPath::Index(path, i)))
                 .collect::<Result<_, _>>()
                 .map(EValue::List);
         }

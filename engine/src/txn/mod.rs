@@ -134,7 +134,7 @@ impl<'s> WriteTxn<'s> {
 
     /// Neighbors (uids, sorted) of a node along `edge`, as the transaction sees them.
     pub fn neighbors(&mut self, edge: EdgeId, dir: Direction, uid: u64) -> Result<Vec<u64>> {
-        self.sync_overlay();
+        self.sync_overlay(Some(edge));
         let mut out: Vec<u64> = Vec::new();
         if !self.nodes.contains(uid)
             && let Some(d) = self.state.dense(uid)
@@ -151,24 +151,9 @@ impl<'s> WriteTxn<'s> {
         Ok(out)
     }
 
-    fn sync_overlay(&mut self) {
-        let ops = &self.ops[self.edges.upto..];
-        for op in ops {
-            match op {
-                Op::AddEdges { edge, src, dsts } => {
-                    for &d in &dsts.0 {
-                        self.edges.set(*edge, *src, d, true);
-                    }
-                }
-                Op::RemoveEdges { edge, src, dsts } => {
-                    for &d in &dsts.0 {
-                        self.edges.set(*edge, *src, d, false);
-                    }
-                }
-                _ => {}
-            }
-        }
-        self.edges.upto = self.ops.len();
+    /// Brings the edge overlay up to date for `edge` (every edge type when `None`).
+    fn sync_overlay(&mut self, edge: Option<EdgeId>) {
+        self.edges.sync(&self.ops, edge);
     }
 
     // ---- nodes and properties ----
@@ -203,7 +188,7 @@ impl<'s> WriteTxn<'s> {
     /// Deletes a node with its properties and every edge to or from it.
     pub fn delete_node(&mut self, uid: u64) -> Result<()> {
         let ty = self.require(uid)?;
-        self.sync_overlay();
+        self.sync_overlay(None);
         let edges: Vec<(EdgeId, bool, bool)> = self
             .catalog
             .edges
@@ -238,7 +223,7 @@ impl<'s> WriteTxn<'s> {
         }
         self.nodes.insert(uid, None);
         self.ops.push(Op::DeleteNode { uid });
-        self.edges.upto = self.ops.len();
+        self.edges.mark(self.ops.len(), None);
         Ok(())
     }
 
@@ -389,7 +374,7 @@ impl<'s> WriteTxn<'s> {
 
     fn raw_edge(&mut self, edge: EdgeId, src: u64, dst: u64, add: bool) {
         // Extend the last op only if the edge overlay has not read it yet.
-        let last = if self.ops.len() > self.edges.upto { self.ops.last_mut() } else { None };
+        let last = if self.ops.len() > self.edges.upto(edge) { self.ops.last_mut() } else { None };
         match last {
             Some(Op::AddEdges { edge: e, src: s, dsts }) if add && *e == edge && *s == src => {
                 dsts.0.push(dst);

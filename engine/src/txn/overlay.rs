@@ -4,6 +4,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::catalog::{EdgeId, TypeId};
 use crate::index::Direction;
+use crate::record::Op;
 
 /// Nodes that took a unique value's key in this transaction (almost always one: a second
 /// holder of the same key means a hash collision between different values).
@@ -37,14 +38,62 @@ pub(super) struct EdgeChange {
     pub(super) removed: FxHashSet<u64>,
 }
 
-/// What the transaction has changed about edges, built from its ops when first needed.
+/// What the transaction has changed about edges, built from its ops when first needed and
+/// only for the edge types asked about: a bulk load that reads one singular edge type does not
+/// pay for mirroring every other edge it adds.
 #[derive(Default)]
 pub(super) struct EdgeOverlay {
-    pub(super) upto: usize,
+    /// Every edge type has read at least this many ops of the transaction into `lists`.
+    floor: usize,
+    /// Per edge type, how many ops it has read (never below `floor`; missing means `floor`).
+    upto: Vec<usize>,
     pub(super) lists: FxHashMap<(EdgeId, Direction, u64), EdgeChange>,
 }
 
 impl EdgeOverlay {
+    /// How many ops have been read for `edge`.
+    pub(super) fn upto(&self, edge: EdgeId) -> usize {
+        self.upto.get(edge as usize).copied().unwrap_or(0).max(self.floor)
+    }
+
+    /// Reads the ops not yet read for `edge` (all edge types when `None`).
+    pub(super) fn sync(&mut self, ops: &[Op], edge: Option<EdgeId>) {
+        let from = match edge {
+            Some(e) => self.upto(e),
+            None => self.floor,
+        };
+        for (i, op) in ops.iter().enumerate().skip(from) {
+            let (e, src, dsts, present) = match op {
+                Op::AddEdges { edge, src, dsts } => (*edge, *src, dsts, true),
+                Op::RemoveEdges { edge, src, dsts } => (*edge, *src, dsts, false),
+                _ => continue,
+            };
+            if edge.is_some_and(|want| want != e) || i < self.upto(e) {
+                continue;
+            }
+            for &d in &dsts.0 {
+                self.set(e, src, d, present);
+            }
+        }
+        self.mark(ops.len(), edge);
+    }
+
+    /// Records that every op before `len` has been read for `edge` (all when `None`).
+    pub(super) fn mark(&mut self, len: usize, edge: Option<EdgeId>) {
+        match edge {
+            Some(e) => {
+                if self.upto.len() <= e as usize {
+                    self.upto.resize(e as usize + 1, 0);
+                }
+                self.upto[e as usize] = len;
+            }
+            None => {
+                self.floor = len;
+                self.upto.clear();
+            }
+        }
+    }
+
     pub(super) fn set(&mut self, edge: EdgeId, src: u64, dst: u64, present: bool) {
         for (dir, a, b) in [(Direction::Out, src, dst), (Direction::In, dst, src)] {
             let c = self.lists.entry((edge, dir, a)).or_default();
