@@ -294,6 +294,10 @@ fn expand(snap: &Snapshot, budget: &Budget, sel: &NodeSel, nodes: Vec<Dense>) ->
                 let deferred = child_sel.cascade.is_some();
                 let views: Vec<_> =
                     edges.iter().map(|(t, e)| (*t, snap.adjacency(*e, Direction::Out))).collect();
+                let allowed = match &args.filter {
+                    Some(f) => index_prefilter(snap, edges, &views, &nodes, f)?,
+                    None => None,
+                };
                 for &n in &nodes {
                     let ty = snap.node_type(n);
                     if let Some((_, adj)) = views.iter().find(|(t, _)| *t == ty) {
@@ -302,7 +306,10 @@ fn expand(snap: &Snapshot, budget: &Budget, sel: &NodeSel, nodes: Vec<Dense>) ->
                         if let Some(f) = &args.filter {
                             let mut kept = 0;
                             for i in 0..scratch.len() {
-                                if filter::matches(snap, f, scratch[i])? {
+                                let d = scratch[i];
+                                if allowed.as_ref().is_none_or(|a| a.binary_search(&d).is_ok())
+                                    && filter::matches(snap, f, d)?
+                                {
                                     scratch[kept] = scratch[i];
                                     kept += 1;
                                 }
@@ -367,6 +374,43 @@ fn expand(snap: &Snapshot, budget: &Budget, sel: &NodeSel, nodes: Vec<Dense>) ->
         level.keep = Some(keep);
     }
     Ok(level)
+}
+
+/// Total neighbours above which an edge filter asks the index once for the nodes that can pass
+/// (rejecting the rest without reading their values) rather than testing each neighbour alone.
+const INDEX_PREFILTER_MIN: usize = 1024;
+
+/// For a level whose nodes have many neighbours along the edge, the targets the filter's
+/// indexed part allows (sorted dense numbers); `None` when testing each neighbour is cheaper or
+/// no index answers the filter.
+fn index_prefilter(
+    snap: &Snapshot,
+    edges: &[(TypeId, quiver_engine::EdgeId)],
+    views: &[(TypeId, quiver_engine::AdjacencyView<'_>)],
+    nodes: &[Dense],
+    f: &crate::plan::Filter,
+) -> R<Option<Vec<Dense>>> {
+    let mut total = 0usize;
+    for &n in nodes {
+        let ty = snap.node_type(n);
+        if let Some((_, adj)) = views.iter().find(|(t, _)| *t == ty) {
+            total += adj.degree(n);
+        }
+    }
+    if total < INDEX_PREFILTER_MIN {
+        return Ok(None);
+    }
+    let mut targets: Vec<TypeId> = Vec::new();
+    for (_, e) in edges {
+        let t = snap.catalog().edge(*e)?.target;
+        if !targets.contains(&t) {
+            targets.push(t);
+        }
+    }
+    Ok(filter::candidates(snap, &targets, f)?.map(|mut c| {
+        c.sort_unstable();
+        c
+    }))
 }
 
 /// Whether node `i` of a level has item `r` (for `@cascade`).

@@ -3,9 +3,12 @@
 //! the shared `StringHashFilter`... inputs). Validation checks documents against it and
 //! introspection describes it; each field carries the [`FieldRole`] the planner executes.
 
-use quiver_engine::{IndexSet, ScalarType};
+use quiver_engine::ScalarType;
 use rustc_hash::FxHashMap;
 
+use super::filters::{
+    comparison_fields, enum_hash_fields, filter_type, string_filter_fields, used_string_filters,
+};
 use super::{FieldKind, Schema};
 use crate::ast::{Pos, TypeRef, Value};
 use crate::error::Error;
@@ -194,11 +197,11 @@ pub struct DirectiveDef {
     pub args: Vec<InputValue>,
 }
 
-fn input(name: &str, ty: TypeRef) -> InputValue {
+pub(super) fn input(name: &str, ty: TypeRef) -> InputValue {
     InputValue { name: name.to_string(), description: None, ty, default: None }
 }
 
-fn named(n: &str) -> TypeRef {
+pub(super) fn named(n: &str) -> TypeRef {
     TypeRef::named(n)
 }
 
@@ -515,113 +518,6 @@ impl Api {
         )?;
         Ok(())
     }
-}
-
-/// Dgraph's names for the string filters an index set allows, in Dgraph's order.
-fn string_filter_parts(indexes: IndexSet) -> Vec<&'static str> {
-    let mut parts = Vec::new();
-    if indexes.contains(IndexSet::EXACT) {
-        parts.push("StringExactFilter");
-    } else if indexes.intersects(IndexSet::HASH | IndexSet::UNIQUE) {
-        parts.push("StringHashFilter");
-    }
-    if indexes.contains(IndexSet::TERM) {
-        parts.push("StringTermFilter");
-    }
-    if indexes.contains(IndexSet::FULLTEXT) {
-        parts.push("StringFullTextFilter");
-    }
-    if indexes.contains(IndexSet::TRIGRAM) {
-        parts.push("StringRegExpFilter");
-    }
-    parts
-}
-
-fn used_string_filters(schema: &Schema) -> Vec<Vec<&'static str>> {
-    let mut out: Vec<Vec<&'static str>> = [
-        "StringHashFilter",
-        "StringExactFilter",
-        "StringTermFilter",
-        "StringFullTextFilter",
-        "StringRegExpFilter",
-    ]
-    .iter()
-    .map(|p| vec![*p])
-    .collect();
-    for t in &schema.types {
-        for f in &t.fields {
-            if let FieldKind::Scalar { scalar: ScalarType::String, indexes, .. } = &f.kind {
-                let parts = string_filter_parts(*indexes);
-                if parts.len() > 1 && !out.contains(&parts) {
-                    out.push(parts);
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The filter input type of a scalar field, `None` when it is not searchable.
-pub fn filter_type(scalar: &ScalarType, indexes: IndexSet) -> Option<String> {
-    match scalar {
-        ScalarType::String => {
-            let parts = string_filter_parts(indexes);
-            (!parts.is_empty()).then(|| parts.join("_"))
-        }
-        ScalarType::Int => Some("IntFilter".into()),
-        ScalarType::Float => Some("FloatFilter".into()),
-        ScalarType::DateTime => Some("DateTimeFilter".into()),
-        ScalarType::Boolean => Some("Boolean".into()),
-        ScalarType::Enum(e) => {
-            let mut parts = Vec::new();
-            if indexes.contains(IndexSet::EXACT) {
-                parts.push(format!("{e}_exact"));
-            } else if indexes.intersects(IndexSet::HASH | IndexSet::UNIQUE) {
-                parts.push(format!("{e}_hash"));
-            }
-            if indexes.contains(IndexSet::TRIGRAM) {
-                parts.push("StringRegExpFilter".into());
-            }
-            match parts.len() {
-                0 => None,
-                1 => parts.pop(),
-                // An enum searchable both ways takes the equality form; regexp needs its own field type.
-                _ => parts.into_iter().next(),
-            }
-        }
-        ScalarType::Id => None,
-    }
-}
-
-fn string_filter_fields(part: &str) -> Vec<InputValue> {
-    let s = || named("String");
-    match part {
-        "StringHashFilter" => vec![input("eq", s()), input("in", s().list())],
-        "StringExactFilter" => comparison_fields("String", true),
-        "StringTermFilter" => vec![input("allofterms", s()), input("anyofterms", s())],
-        "StringFullTextFilter" => vec![input("alloftext", s()), input("anyoftext", s())],
-        _ => vec![input("regexp", s())],
-    }
-}
-
-fn enum_hash_fields(e: &str) -> Vec<InputValue> {
-    vec![input("eq", named(e)), input("in", named(e).list())]
-}
-
-fn comparison_fields(scalar: &str, between: bool) -> Vec<InputValue> {
-    let t = || named(scalar);
-    let mut v = vec![
-        input("eq", t()),
-        input("in", t().list()),
-        input("le", t()),
-        input("lt", t()),
-        input("ge", t()),
-        input("gt", t()),
-    ];
-    if between {
-        v.push(input("between", named(&format!("{scalar}Range"))));
-    }
-    v
 }
 
 fn standard_directives() -> Vec<DirectiveDef> {

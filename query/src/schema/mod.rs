@@ -11,6 +11,7 @@
 pub mod api;
 mod build;
 mod catalog;
+mod filters;
 
 use quiver_engine::{EdgeId, IndexSet, PropId, ScalarType, TypeId};
 use rustc_hash::FxHashMap;
