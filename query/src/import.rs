@@ -19,7 +19,7 @@ use crate::plan::parse_uid;
 use crate::schema::{FieldKind, Schema};
 
 /// Top-level records per transaction.
-const BATCH: usize = 10_000;
+const BATCH: usize = 50_000;
 
 /// What an import did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

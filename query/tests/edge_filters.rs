@@ -20,7 +20,8 @@ fn hub() -> (tempfile::TempDir, Database) {
             p
         })
         .collect();
-    let knows: Vec<Value> = (0..3000u64).filter(|i| i % 3 != 1).map(|i| json!({"id": format!("{:#x}", 0x100 + i)})).collect();
+    let knows: Vec<Value> =
+        (0..3000u64).filter(|i| i % 3 != 1).map(|i| json!({"id": format!("{:#x}", 0x100 + i)})).collect();
     let mut all = vec![json!({"id": "0x1", "name": "hub", "knows": knows})];
     all.extend(people);
     db.import_json("hub.json", &json!({"Person": all}).to_string()).unwrap();
@@ -28,7 +29,10 @@ fn hub() -> (tempfile::TempDir, Database) {
 }
 
 fn ids(db: &Database, filter: &str) -> Vec<u64> {
-    let r = db.execute(&format!("{{ getPerson(id: \"0x1\") {{ knows(filter: {filter}) {{ id }} }} }}"), &Value::Null);
+    let r = db.execute(
+        &format!("{{ getPerson(id: \"0x1\") {{ knows(filter: {filter}) {{ id }} }} }}"),
+        &Value::Null,
+    );
     let v: Value = serde_json::from_str(r.json()).unwrap();
     v["data"]["getPerson"]["knows"]
         .as_array()
@@ -48,8 +52,14 @@ fn indexed_edge_filters_match_testing_each_neighbour() {
     assert_eq!(ids(&db, "{age: {ge: 45}}"), expect(|i| i % 50 >= 45));
     assert_eq!(ids(&db, "{age: {eq: 7}}"), expect(|i| i % 50 == 7));
     assert_eq!(ids(&db, "{nick: {eq: \"n2\"}}"), expect(|i| i % 7 == 0 && i % 3 == 2));
-    assert_eq!(ids(&db, "{nick: {in: [\"n0\", \"n2\"]}, age: {lt: 10}}"), expect(|i| i % 7 == 0 && i % 3 != 1 && i % 50 < 10));
-    assert_eq!(ids(&db, "{or: [{age: {eq: 1}}, {nick: {eq: \"n0\"}}]}"), expect(|i| i % 50 == 1 || (i % 7 == 0 && i % 3 == 0)));
+    assert_eq!(
+        ids(&db, "{nick: {in: [\"n0\", \"n2\"]}, age: {lt: 10}}"),
+        expect(|i| i % 7 == 0 && i % 3 != 1 && i % 50 < 10)
+    );
+    assert_eq!(
+        ids(&db, "{or: [{age: {eq: 1}}, {nick: {eq: \"n0\"}}]}"),
+        expect(|i| i % 50 == 1 || (i % 7 == 0 && i % 3 == 0))
+    );
     // Not answerable by an index: every neighbour is tested.
     assert_eq!(ids(&db, "{not: {age: {ge: 2}}}"), expect(|i| i % 50 < 2));
     assert_eq!(ids(&db, "{has: [nick], age: {le: 3}}"), expect(|i| i % 7 == 0 && i % 50 <= 3));

@@ -218,7 +218,7 @@ impl State {
         }
         let held =
             self.dense_len() as usize + self.base.adjacency.iter().map(|p| p[0].targets.len()).sum::<usize>();
-        if work < BULK_MIN_WORK || work < held / 2 {
+        if work < BULK_MIN_WORK || work < held / 4 {
             return Ok(None);
         }
         let mut catalog = (*self.catalog).clone();
