@@ -84,6 +84,13 @@ fn bench(c: &mut Criterion) {
         .replace("queryCustomer(filter: {id: \"0x28caba09\"})", "queryCustomer(filter: {id: $id})")
         .replace("query MyQuery", "query MyQuery($id: [ID!])");
     let mut rng = support::c360::Rng::new(7);
+    let sample: usize = (0..100)
+        .map(|_| {
+            let id = format!("{:#x}", support::c360::customer_uid(rng.below(n)));
+            big.execute(&by_id, &json!({ "id": id })).json().len()
+        })
+        .sum();
+    eprintln!("the per-customer answer averages {} bytes", sample / 100);
     g.bench_function(format!("end_to_end_cached/{n}_customers"), |b| {
         b.iter(|| {
             let id = format!("{:#x}", support::c360::customer_uid(rng.below(n)));

@@ -2,24 +2,20 @@
 //! programs, orders of shared products, reviews, support tickets, site analytics and social
 //! posts. Deterministic for a seed.
 
-/// SplitMix64: small, fast, deterministic.
-pub struct Rng(u64);
+use rand::rngs::SmallRng;
+use rand::{Rng as _, SeedableRng};
+
+/// The generator's random numbers: deterministic for a seed.
+pub struct Rng(SmallRng);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+        Rng(SmallRng::seed_from_u64(seed))
     }
 
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
+    /// Uniform in `0..n`.
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.0.random_range(0..n)
     }
 }
 
