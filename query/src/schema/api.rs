@@ -21,6 +21,8 @@ pub struct Api {
     /// Directives documents may use.
     pub directives: Vec<DirectiveDef>,
     by_name: FxHashMap<String, usize>,
+    /// Where the schema defines each of its own types (for errors while building).
+    defined_at: FxHashMap<String, Pos>,
 }
 
 /// A named type.
@@ -236,8 +238,11 @@ impl Api {
         }
     }
 
+    /// Adds a named type; `pos` is where the schema defines it, or defines the type it is
+    /// generated for. A clash is reported where the user wrote the name.
     fn add(&mut self, t: ApiType, pos: Pos) -> Result<(), Error> {
         if self.by_name.contains_key(&t.name) {
+            let pos = self.defined_at.get(&t.name).copied().unwrap_or(pos);
             return Err(Error::Schema {
                 pos,
                 message: format!("{} clashes with a name the generated API needs; rename the type", t.name),
@@ -266,6 +271,7 @@ impl Api {
             )?;
         }
         for t in &schema.types {
+            api.defined_at.insert(t.name.clone(), t.pos);
             api.add(
                 ApiType { name: t.name.clone(), description: t.description.clone(), kind: ApiKind::Scalar },
                 t.pos,
