@@ -18,8 +18,22 @@ use crate::error::Error;
 use crate::plan::parse_uid;
 use crate::schema::{FieldKind, Schema};
 
-/// Top-level records per transaction.
-const BATCH: usize = 50_000;
+/// How an import runs.
+///
+/// ```
+/// assert_eq!(quiver_query::ImportOptions::default().batch_records, 50_000);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Top-level records per transaction (at least 1). Default 50,000.
+    pub batch_records: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions { batch_records: 50_000 }
+    }
+}
 
 /// What an import did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -33,6 +47,7 @@ pub struct ImportReport {
 }
 
 /// One top-level record: its type (if known from the file's structure), value and line.
+#[derive(Clone)]
 struct Record {
     ty: Option<String>,
     value: Json,
@@ -42,6 +57,16 @@ struct Record {
 impl Database {
     /// Imports a JSON document (`{"Type": [{...}, ...], ...}`); `name` is used in errors.
     pub fn import_json(&self, name: &str, text: &str) -> Result<ImportReport, Error> {
+        self.import_json_with(name, text, &ImportOptions::default())
+    }
+
+    /// [`Database::import_json`] with options.
+    pub fn import_json_with(
+        &self,
+        name: &str,
+        text: &str,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, Error> {
         let doc: Map<String, Json> = serde_json::from_str(text).map_err(|e| Error::Import {
             file: name.to_string(),
             line: e.line(),
@@ -64,25 +89,26 @@ impl Database {
                 records.push(Record { ty: Some(ty.clone()), value, line });
             }
         }
-        self.import_records(name, records)
+        self.import_records(name, Source::Parsed(records), options)
     }
 
-    /// Imports NDJSON: one node object with `"__typename"` per line.
+    /// Imports NDJSON: one node object with `"__typename"` per line. Lines are parsed twice
+    /// (once to find the uids the file defines, once per batch) so that only one batch of
+    /// parsed records is held at a time.
     pub fn import_ndjson(&self, name: &str, text: &str) -> Result<ImportReport, Error> {
-        let mut records = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let value: Json = serde_json::from_str(line).map_err(|e| Error::Import {
-                file: name.into(),
-                line: i + 1,
-                field: "-".into(),
-                message: format!("bad JSON: {e}"),
-            })?;
-            records.push(Record { ty: None, value, line: i + 1 });
-        }
-        self.import_records(name, records)
+        self.import_ndjson_with(name, text, &ImportOptions::default())
+    }
+
+    /// [`Database::import_ndjson`] with options.
+    pub fn import_ndjson_with(
+        &self,
+        name: &str,
+        text: &str,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, Error> {
+        let lines: Vec<(usize, &str)> =
+            text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).map(|(i, l)| (i + 1, l)).collect();
+        self.import_records(name, Source::Lines(lines), options)
     }
 
     /// Imports a file: NDJSON when it ends in `.ndjson` or `.jsonl`, JSON otherwise.
@@ -96,18 +122,25 @@ impl Database {
         }
     }
 
-    fn import_records(&self, file: &str, records: Vec<Record>) -> Result<ImportReport, Error> {
+    fn import_records(
+        &self,
+        file: &str,
+        source: Source<'_>,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, Error> {
+        let per_batch = options.batch_records.max(1);
         let loaded = self.loaded()?;
         // Pre-pass: the uids the file defines, and the largest uid it names.
         let mut defined = FxHashSet::default();
         let mut max_uid = 0u64;
-        for r in &records {
+        source.visit(file, &mut |r| {
             let ty = r.ty.as_deref().and_then(|t| loaded.schema.type_index(t));
             scan(&loaded.schema, &r.value, ty, true, &mut defined, &mut max_uid);
-        }
+        })?;
         let mut report = ImportReport::default();
         let mut next_fresh = max_uid.saturating_add(1).max(self.store().snapshot().next_uid());
-        for batch in records.chunks(BATCH) {
+        for start in (0..source.len()).step_by(per_batch) {
+            let batch = source.batch(file, start..(start + per_batch).min(source.len()))?;
             let mut imp = Importer {
                 schema: &loaded.schema,
                 txn: self.store().write()?,
@@ -119,7 +152,7 @@ impl Database {
                 nodes: 0,
                 edges: 0,
             };
-            for r in batch {
+            for r in batch.iter() {
                 imp.line = r.line;
                 // The file's type key, which `__typename` may narrow (checked by `node`).
                 let ty_name = match (&r.ty, r.value.get("__typename")) {
@@ -141,6 +174,59 @@ impl Database {
             report.batches += 1;
         }
         Ok(report)
+    }
+}
+
+/// Where the records come from: parsed at once (a JSON document), or lines parsed when needed
+/// (NDJSON).
+enum Source<'t> {
+    Parsed(Vec<Record>),
+    Lines(Vec<(usize, &'t str)>),
+}
+
+impl Source<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Source::Parsed(r) => r.len(),
+            Source::Lines(l) => l.len(),
+        }
+    }
+
+    fn parse_line(file: &str, (line, text): (usize, &str)) -> Result<Record, Error> {
+        let value: Json = serde_json::from_str(text).map_err(|e| Error::Import {
+            file: file.into(),
+            line,
+            field: "-".into(),
+            message: format!("bad JSON: {e}"),
+        })?;
+        Ok(Record { ty: None, value, line })
+    }
+
+    /// Calls `f` on every record in order.
+    fn visit(&self, file: &str, f: &mut dyn FnMut(&Record)) -> Result<(), Error> {
+        match self {
+            Source::Parsed(records) => records.iter().for_each(f),
+            Source::Lines(lines) => {
+                for l in lines {
+                    f(&Source::parse_line(file, *l)?);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The records of positions `range`.
+    fn batch(
+        &self,
+        file: &str,
+        range: std::ops::Range<usize>,
+    ) -> Result<std::borrow::Cow<'_, [Record]>, Error> {
+        Ok(match self {
+            Source::Parsed(records) => std::borrow::Cow::Borrowed(&records[range]),
+            Source::Lines(lines) => std::borrow::Cow::Owned(
+                lines[range].iter().map(|l| Source::parse_line(file, *l)).collect::<Result<_, _>>()?,
+            ),
+        })
     }
 }
 

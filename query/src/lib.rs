@@ -28,4 +28,4 @@ pub use database::{Database, QueryLimits, Response};
 pub use error::{Error, PathSegment, QueryError};
 pub use export::ExportReport;
 pub use grammar::{ParseLimits, parse_executable, parse_schema};
-pub use import::ImportReport;
+pub use import::{ImportOptions, ImportReport};
