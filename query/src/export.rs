@@ -56,26 +56,41 @@ impl Database {
                                 crate::exec::write_view(&mut buf, &v);
                             }
                         }
-                        FieldKind::Edge { edge: Some(e), target, list, .. } => {
-                            let targets = snap.neighbors(*e, Direction::Out, node);
+                        FieldKind::Edge { edges, target, list, .. } => {
+                            // Several engine edge types when the field points to an interface.
+                            let mut targets: Vec<(u64, quiver_engine::Dense)> = Vec::new();
+                            for (_, e) in edges {
+                                targets.extend(
+                                    snap.neighbors(*e, Direction::Out, node)
+                                        .iter()
+                                        .map(|d| (snap.uid(*d), *d)),
+                                );
+                            }
                             if targets.is_empty() {
                                 continue;
                             }
+                            targets.sort_unstable();
                             let tt = &schema.types[*target];
                             let tkey = tt.id_field.map_or("id", |i| tt.fields[i].name.as_str());
-                            let mut uids: Vec<u64> = targets.iter().map(|d| snap.uid(*d)).collect();
-                            uids.sort_unstable();
                             buf.push(',');
                             json::write_str(&mut buf, &f.name);
                             buf.push(':');
                             if *list {
                                 buf.push('[');
                             }
-                            for (i, u) in uids.iter().enumerate() {
+                            for (i, (u, d)) in targets.iter().enumerate() {
                                 if i > 0 {
                                     buf.push(',');
                                 }
                                 buf.push('{');
+                                if tt.interface {
+                                    let name = schema
+                                        .type_of_engine(snap.node_type(*d))
+                                        .map(|t| &schema.types[t].name);
+                                    buf.push_str("\"__typename\":");
+                                    json::write_str(&mut buf, name.map_or("", |n| n.as_str()));
+                                    buf.push(',');
+                                }
                                 json::write_str(&mut buf, tkey);
                                 buf.push(':');
                                 json::write_uid(&mut buf, *u);
@@ -84,7 +99,7 @@ impl Database {
                             if *list {
                                 buf.push(']');
                             }
-                            report.edges += uids.len() as u64;
+                            report.edges += targets.len() as u64;
                         }
                         _ => {}
                     }

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use quiver_engine::{ScalarType, Value as EValue, WriteTxn};
+use quiver_engine::{Direction, ScalarType, Value as EValue, WriteTxn};
 use rustc_hash::FxHashSet;
 use serde_json::{Map, Value as Json};
 
@@ -337,10 +337,26 @@ impl Importer<'_, '_> {
             ty = named;
         }
         if schema.types[ty].interface {
-            return Err(self.err(
-                path,
-                format!("{} is an interface: say which type with \"__typename\"", schema.types[ty].name),
-            ));
+            // Without `__typename`, a reference to a stored node takes that node's type.
+            let stored = obj
+                .get(id_key(schema, ty))
+                .and_then(Json::as_str)
+                .and_then(parse_uid)
+                .and_then(|u| self.txn.node_type(u))
+                .and_then(|t| schema.type_of_engine(t))
+                .filter(|t| schema.concrete(ty).contains(t));
+            match stored {
+                Some(t) => ty = t,
+                None => {
+                    return Err(self.err(
+                        path,
+                        format!(
+                            "{} is an interface: say which type with \"__typename\"",
+                            schema.types[ty].name
+                        ),
+                    ));
+                }
+            }
         }
         let engine_ty = schema.types[ty].engine.ok_or_else(|| self.err(path, "type is not bound"))?;
         let key = id_key(schema, ty).to_string();
@@ -420,7 +436,7 @@ impl Importer<'_, '_> {
                     let v = self.scalar(value, scalar, *list, &fpath)?;
                     self.txn.set(uid, *p, v).map_err(|e| self.err(fpath, e.to_string()))?;
                 }
-                FieldKind::Edge { target, list, edge: Some(e), .. } => {
+                FieldKind::Edge { target, list, edges: stored, .. } if !stored.is_empty() => {
                     let items: Vec<&Json> = match value {
                         Json::Array(items) if *list => items.iter().collect(),
                         Json::Array(_) => return Err(self.err(fpath, "expected one object, found a list")),
@@ -431,7 +447,36 @@ impl Importer<'_, '_> {
                         let p = if *list { FieldPath::Index(&fpath, i) } else { fpath };
                         dsts.push(self.node(item, *target, false, &p)?);
                     }
-                    self.txn.add_edges(*e, uid, &dsts).map_err(|er| self.err(fpath, er.to_string()))?;
+                    let (file, line) = (self.file, self.line);
+                    let fail = move |er: quiver_engine::Error| Error::Import {
+                        file: file.to_string(),
+                        line,
+                        field: fpath.to_string(),
+                        message: er.to_string(),
+                    };
+                    if let [(_, e)] = stored.as_slice() {
+                        self.txn.add_edges(*e, uid, &dsts).map_err(fail)?;
+                    } else {
+                        // An edge to an interface: one engine edge type per implementer. A
+                        // singular one keeps one target over all of them.
+                        if !*list {
+                            for &(_, e) in stored {
+                                for old in self.txn.neighbors(e, Direction::Out, uid).map_err(fail)? {
+                                    if !dsts.contains(&old) {
+                                        self.txn.remove_edge(e, uid, old).map_err(fail)?;
+                                    }
+                                }
+                            }
+                        }
+                        for &d in &dsts {
+                            let t = self.txn.node_type(d);
+                            let e = stored.iter().find(|(tt, _)| Some(*tt) == t).map(|x| x.1);
+                            let e = e.ok_or_else(|| {
+                                self.err(fpath, format!("{d:#x} cannot be a target of this field"))
+                            })?;
+                            self.txn.add_edge(e, uid, d).map_err(fail)?;
+                        }
+                    }
                     self.edges += dsts.len() as u64;
                 }
                 _ => return Err(self.err(fpath, "field is not bound to the catalog")),

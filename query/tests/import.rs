@@ -189,3 +189,43 @@ fn batches_commit_one_by_one_and_references_cross_them() {
         r#"{"data":{"queryPerson":[]}}"#
     );
 }
+
+#[test]
+fn edges_to_an_interface_import_export_and_keep_one_target_when_singular() {
+    let (_d, db) = common::people();
+    // A reference to a stored node needs no __typename; its type is known.
+    db.import_json("a.json", r#"{"Person": [{"id": "0x4", "name": "Dee Dee", "favorite": {"id": "0x10"}}]}"#)
+        .unwrap();
+    // A singular edge to an interface keeps one target across the implementers' edge types.
+    db.import_json("b.json", r#"{"Person": [{"id": "0x1", "name": "Ada Lovelace", "favorite": {"__typename": "Person", "id": "0x2"}}]}"#).unwrap();
+    assert_eq!(
+        q(
+            &db,
+            "{ queryPerson(filter: {has: favorite}) { id favorite { __typename ... on Person { id } ... on Company { id } } } }"
+        ),
+        r#"{"data":{"queryPerson":[{"id":"0x1","favorite":{"__typename":"Person","id":"0x2"}},{"id":"0x2","favorite":{"__typename":"Person","id":"0x1"}},{"id":"0x4","favorite":{"__typename":"Company","id":"0x10"}}]}}"#
+    );
+    // A reference to a node not stored yet must say its type.
+    let e = db.import_json("c.json", r#"{"Person": [{"id": "0x4", "name": "Dee Dee", "favorite": {"id": "0x50"}}, {"id": "0x50", "name": "New"}]}"#).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "c.json:1: Person.favorite: Named is an interface: say which type with \"__typename\""
+    );
+    let e = db.import_json("d.json", r#"{"Person": [{"id": "0x4", "name": "Dee Dee", "favorite": {"__typename": "Note", "id": "0x51"}}]}"#).unwrap_err();
+    assert_eq!(e.to_string(), "d.json:1: Person.favorite: Note is not a Named");
+
+    // Export writes __typename on edges to an interface, and imports back to the same answers.
+    let mut out = Vec::new();
+    db.export_json(&mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains(r#""favorite":{"__typename":"Company","id":"0x10"}"#), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = Database::open(dir.path()).unwrap();
+    copy.set_schema(&common::fixture("people.graphql")).unwrap();
+    copy.import_json("export.json", &text).unwrap();
+    let all = "{ queryNamed { __typename name ... on Person { id email nick bio motto age score born active tier tags knows { id } employer { id } favorite { ...Id } } ... on Company { id code founded staff { id } partners { ...Id } } } } fragment Id on Named { __typename ... on Person { id } ... on Company { id } }";
+    assert_eq!(q(&copy, all), q(&db, all));
+    let mut again = Vec::new();
+    copy.export_json(&mut again).unwrap();
+    assert_eq!(String::from_utf8(again).unwrap(), text);
+}

@@ -54,8 +54,8 @@ fn bad_schemas_are_refused_with_where_and_why() {
             "schema error at 1:19: AFilter clashes with a name the generated API needs; rename the type",
         ),
         (
-            "interface I { a: Int } type A implements I { a: Int } type B { i: I }",
-            "schema error at 1:64: B.i: edges to an interface are not supported yet; point to an object type",
+            "interface I { a: Int } type A implements I { a: Int  b: B } type B { i: I @hasInverse(field: b) }",
+            "schema error at 1:70: B.i: @hasInverse is not supported on an edge to an interface",
         ),
         ("type A { a: Int", "syntax error at 1:16: expected \"!\", a directive or a field definition"),
     ];

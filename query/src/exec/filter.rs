@@ -180,15 +180,22 @@ pub(super) fn matches(snap: &Snapshot, filter: &Filter, node: Dense) -> R<bool> 
         Filter::Regexp { props, re, .. } => {
             scalar_any(props, &|v| matches!(v, ValueView::String(s) if re.is_match(s)))?
         }
-        Filter::Has(binding) => match binding.iter().find(|(t, _)| *t == ty).map(|(_, h)| *h) {
-            Some(HasField::Prop(p)) => match snap.value(node, p)? {
-                Some(ValueView::List(items)) => !items.is_empty(),
-                Some(_) => true,
-                None => false,
-            },
-            Some(HasField::Edge(e)) => !snap.neighbors(e, Direction::Out, node).is_empty(),
-            Some(HasField::Always) => true,
-            None => false,
-        },
+        Filter::Has(binding) => {
+            for (_, h) in binding.iter().filter(|(t, _)| *t == ty) {
+                let has = match *h {
+                    HasField::Prop(p) => match snap.value(node, p)? {
+                        Some(ValueView::List(items)) => !items.is_empty(),
+                        Some(_) => true,
+                        None => false,
+                    },
+                    HasField::Edge(e) => !snap.neighbors(e, Direction::Out, node).is_empty(),
+                    HasField::Always => true,
+                };
+                if has {
+                    return Ok(true);
+                }
+            }
+            false
+        }
     })
 }

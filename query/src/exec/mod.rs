@@ -300,9 +300,13 @@ fn expand(snap: &Snapshot, budget: &Budget, sel: &NodeSel, nodes: Vec<Dense>) ->
                 };
                 for &n in &nodes {
                     let ty = snap.node_type(n);
-                    if let Some((_, adj)) = views.iter().find(|(t, _)| *t == ty) {
-                        scratch.clear();
+                    let mut bound = false;
+                    scratch.clear();
+                    for (_, adj) in views.iter().filter(|(t, _)| *t == ty) {
                         scratch.extend_from_slice(adj.neighbors(n));
+                        bound = true;
+                    }
+                    if bound {
                         if let Some(f) = &args.filter {
                             let mut kept = 0;
                             for i in 0..scratch.len() {
@@ -341,7 +345,7 @@ fn expand(snap: &Snapshot, budget: &Budget, sel: &NodeSel, nodes: Vec<Dense>) ->
                 for &n in &nodes {
                     let ty = snap.node_type(n);
                     scratch.clear();
-                    if let Some((_, e)) = edges.iter().find(|(t, _)| *t == ty) {
+                    for (_, e) in edges.iter().filter(|(t, _)| *t == ty) {
                         scratch.extend_from_slice(snap.neighbors(*e, Direction::Out, n));
                     }
                     if let Some(f) = f {
@@ -393,9 +397,7 @@ fn index_prefilter(
     let mut total = 0usize;
     for &n in nodes {
         let ty = snap.node_type(n);
-        if let Some((_, adj)) = views.iter().find(|(t, _)| *t == ty) {
-            total += adj.degree(n);
-        }
+        total += views.iter().filter(|(t, _)| *t == ty).map(|(_, adj)| adj.degree(n)).sum::<usize>();
     }
     if total < INDEX_PREFILTER_MIN {
         return Ok(None);

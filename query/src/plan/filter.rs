@@ -87,7 +87,8 @@ pub enum Filter {
         /// Literal strings one of which every match contains (for trigram candidates), if known.
         literals: Option<Vec<String>>,
     },
-    /// `has: [f]`: the field has a value (scalars) or at least one target (edges).
+    /// `has: [f]`: the field has a value (scalars) or at least one target (edges); holds when
+    /// any entry for the node's type does.
     Has(Vec<(TypeId, HasField)>),
 }
 
@@ -173,14 +174,16 @@ pub fn compile_filter(schema: &Schema, ty: usize, v: &Spanned<Value>) -> Result<
                     for &c in schema.concrete(ty) {
                         let Some(engine) = schema.types[c].engine else { continue };
                         let Some((_, fd)) = schema.field(c, field) else { continue };
-                        binding.push((
-                            engine,
-                            match &fd.kind {
-                                FieldKind::Scalar { prop: Some(p), .. } => HasField::Prop(*p),
-                                FieldKind::Edge { edge: Some(e), .. } => HasField::Edge(*e),
-                                _ => HasField::Always,
-                            },
-                        ));
+                        match &fd.kind {
+                            FieldKind::Scalar { prop: Some(p), .. } => {
+                                binding.push((engine, HasField::Prop(*p)))
+                            }
+                            // An edge to an interface is stored as one edge type per implementer.
+                            FieldKind::Edge { edges, .. } => {
+                                binding.extend(edges.iter().map(|(_, e)| (engine, HasField::Edge(*e))))
+                            }
+                            _ => binding.push((engine, HasField::Always)),
+                        }
                     }
                     parts.push(Filter::Has(binding));
                 }

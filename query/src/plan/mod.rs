@@ -123,7 +123,8 @@ pub enum ItemKind {
     },
     /// An edge field.
     Edge {
-        /// Bound per concrete type.
+        /// Bound per concrete type (several engine edge types for one source type when the
+        /// field points to an interface: one per implementer).
         edges: Vec<(TypeId, EdgeId)>,
         /// A list.
         list: bool,
@@ -504,8 +505,8 @@ impl<'a> Planner<'a> {
                     scalar_info = Some(scalar.clone());
                     list = *l;
                 }
-                FieldKind::Edge { edge: Some(e), target, list: l, .. } => {
-                    edges.push((engine, *e));
+                FieldKind::Edge { edges: stored, target, list: l, .. } => {
+                    edges.extend(stored.iter().map(|(_, e)| (engine, *e)));
                     target_ty = Some(*target);
                     list = *l;
                 }

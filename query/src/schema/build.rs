@@ -185,7 +185,7 @@ fn build_field(schema: &Schema, owner: &str, f: &crate::ast::FieldDefinition) ->
             return err(f.pos, format!("{owner}.{name}: @id and @search apply to scalar fields"));
         }
         let target = schema.type_index(base).unwrap_or(usize::MAX);
-        FieldKind::Edge { target, list, inverse, edge: None }
+        FieldKind::Edge { target, list, inverse, edges: Vec::new() }
     };
     Ok(FieldDef {
         name: name.to_string(),
@@ -334,15 +334,12 @@ fn check_type(schema: &mut Schema, t: usize) -> Result<(), Error> {
         return err(ty.fields[ids[1]].pos, format!("{} has more than one ID field", ty.name));
     }
     for f in &ty.fields {
-        if let FieldKind::Edge { target, .. } = f.kind
-            && schema.types[target].interface
+        if let FieldKind::Edge { target, inverse: Some(_), .. } = &f.kind
+            && schema.types[*target].interface
         {
             return err(
                 f.pos,
-                format!(
-                    "{}.{}: edges to an interface are not supported yet; point to an object type",
-                    ty.name, f.name
-                ),
+                format!("{}.{}: @hasInverse is not supported on an edge to an interface", ty.name, f.name),
             );
         }
     }

@@ -56,12 +56,17 @@ pub fn migration(old: &Catalog, new: &Schema) -> Result<Vec<CatalogChange>, Erro
             if e.dropped || e.source != owner {
                 continue;
             }
-            let keep = match t.fields.iter().find(|f| f.name == e.name).map(|f| &f.kind) {
-                Some(FieldKind::Edge { target, list, .. }) => {
-                    cat.type_id(&new.types[*target].name) == Some(e.target) && e.list == *list
+            // Kept when some field is stored under this name, to the same target, list alike.
+            let keep = t.fields.iter().any(|f| match &f.kind {
+                FieldKind::Edge { list, .. } => {
+                    e.list == *list
+                        && new
+                            .engine_edges(f)
+                            .iter()
+                            .any(|(name, target)| *name == e.name && cat.type_id(target) == Some(e.target))
                 }
                 _ => false,
-            };
+            });
             if !keep {
                 push(&mut cat, CatalogChange::DropEdge { edge: id as u32 })?;
             }
@@ -86,14 +91,16 @@ pub fn migration(old: &Catalog, new: &Schema) -> Result<Vec<CatalogChange>, Erro
                         },
                     )?;
                 }
-                FieldKind::Edge { target, list, .. } if cat.edge_id(owner, &f.name).is_none() => {
-                    let target = cat.type_id(&new.types[*target].name).ok_or_else(|| {
-                        Error::Migration(format!("type {} vanished", new.types[*target].name))
-                    })?;
-                    push(
-                        &mut cat,
-                        CatalogChange::AddEdge { source: owner, name: f.name.clone(), target, list: *list },
-                    )?;
+                FieldKind::Edge { list, .. } => {
+                    for (name, target) in new.engine_edges(f) {
+                        if cat.edge_id(owner, &name).is_some() {
+                            continue;
+                        }
+                        let target = cat
+                            .type_id(target)
+                            .ok_or_else(|| Error::Migration(format!("type {target} vanished")))?;
+                        push(&mut cat, CatalogChange::AddEdge { source: owner, name, target, list: *list })?;
+                    }
                 }
                 _ => {}
             }
@@ -158,7 +165,12 @@ pub fn bind(schema: &mut Schema, catalog: &Catalog) -> Result<(), Error> {
             Error::Migration(format!("the catalog has no type {name}; set the schema again"))
         })?;
         schema.types[t].engine = Some(owner);
-        for f in &mut schema.types[t].fields {
+        let stored: Vec<Vec<(String, String)>> = schema.types[t]
+            .fields
+            .iter()
+            .map(|f| schema.engine_edges(f).into_iter().map(|(n, t)| (n, t.to_string())).collect())
+            .collect();
+        for (f, stored_as) in schema.types[t].fields.iter_mut().zip(stored) {
             let missing = || {
                 Error::Migration(format!("the catalog has no field {name}.{}; set the schema again", f.name))
             };
@@ -167,8 +179,15 @@ pub fn bind(schema: &mut Schema, catalog: &Catalog) -> Result<(), Error> {
                 FieldKind::Scalar { prop, .. } => {
                     *prop = Some(catalog.property_id(owner, &f.name).ok_or_else(missing)?)
                 }
-                FieldKind::Edge { edge, .. } => {
-                    *edge = Some(catalog.edge_id(owner, &f.name).ok_or_else(missing)?)
+                FieldKind::Edge { edges, .. } => {
+                    *edges = stored_as
+                        .iter()
+                        .map(|(edge_name, target)| {
+                            let e = catalog.edge_id(owner, edge_name).ok_or_else(missing)?;
+                            let t = catalog.type_id(target).ok_or_else(missing)?;
+                            Ok((t, e))
+                        })
+                        .collect::<Result<_, Error>>()?
                 }
             }
         }

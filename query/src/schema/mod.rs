@@ -89,8 +89,10 @@ pub enum FieldKind {
         list: bool,
         /// `@hasInverse(field:)` as written on this side.
         inverse: Option<String>,
-        /// The engine edge type (object types, once bound).
-        edge: Option<EdgeId>,
+        /// The engine edge types (object types, once bound), each with the engine type of
+        /// its targets: one for a field of an object type; one per implementer for a field of
+        /// an interface type (see [`engine_edge_name`]).
+        edges: Vec<(TypeId, EdgeId)>,
     },
 }
 
@@ -119,6 +121,20 @@ pub struct Schema {
 }
 
 impl Schema {
+    /// The engine edge names and target type names a field is stored as.
+    pub fn engine_edges(&self, field: &FieldDef) -> Vec<(String, &str)> {
+        let FieldKind::Edge { target, .. } = &field.kind else { return Vec::new() };
+        let t = &self.types[*target];
+        if t.interface {
+            t.implementers
+                .iter()
+                .map(|&c| (format!("{}:{}", field.name, self.types[c].name), self.types[c].name.as_str()))
+                .collect()
+        } else {
+            vec![(field.name.clone(), t.name.as_str())]
+        }
+    }
+
     /// Parses and checks SDL (not yet bound to a catalog).
     pub fn parse(sdl: &str) -> Result<Schema, crate::Error> {
         let doc = crate::grammar::parse_schema(sdl, &crate::ParseLimits::default())?;
