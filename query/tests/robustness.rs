@@ -22,23 +22,34 @@ fn people() -> &'static (tempfile::TempDir, Database) {
 
 /// A valid document with a few bytes changed, inserted or removed.
 fn mutated() -> impl Strategy<Value = String> {
-    (0..VALID.len(), prop::collection::vec((any::<u16>(), any::<u8>(), 0u8..3), 1..6)).prop_map(
-        |(i, edits)| {
-            let mut b = VALID[i].as_bytes().to_vec();
-            for (at, byte, kind) in edits {
-                let at = usize::from(at) % (b.len() + 1);
-                match kind {
-                    0 if at < b.len() => b[at] = byte,
-                    1 => b.insert(at, byte),
-                    _ if at < b.len() => {
-                        b.remove(at);
-                    }
-                    _ => {}
-                }
+    (0..VALID.len(), edits()).prop_map(|(i, e)| mutate(VALID[i].as_bytes(), e))
+}
+
+/// The people schema with a few bytes changed, inserted or removed.
+fn mutated_schema() -> impl Strategy<Value = String> {
+    let sdl = common::fixture("people.graphql");
+    edits().prop_map(move |e| mutate(sdl.as_bytes(), e))
+}
+
+/// Up to five edits: (position, byte, kind: replace, insert or remove).
+fn edits() -> impl Strategy<Value = Vec<(u16, u8, u8)>> {
+    prop::collection::vec((any::<u16>(), any::<u8>(), 0u8..3), 1..6)
+}
+
+fn mutate(base: &[u8], edits: Vec<(u16, u8, u8)>) -> String {
+    let mut b = base.to_vec();
+    for (at, byte, kind) in edits {
+        let at = usize::from(at) % (b.len() + 1);
+        match kind {
+            0 if at < b.len() => b[at] = byte,
+            1 => b.insert(at, byte),
+            _ if at < b.len() => {
+                b.remove(at);
             }
-            String::from_utf8_lossy(&b).into_owned()
-        },
-    )
+            _ => {}
+        }
+    }
+    String::from_utf8_lossy(&b).into_owned()
 }
 
 proptest! {
@@ -50,6 +61,21 @@ proptest! {
         let _ = parse_schema(&s, &ParseLimits::default());
         let r = people().1.execute(&s, &Value::Null);
         prop_assert!(r.json().starts_with('{'), "{}", r.json());
+    }
+
+    #[test]
+    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        let s = String::from_utf8_lossy(&bytes);
+        let r = people().1.execute(&s, &Value::Null);
+        prop_assert!(serde_json::from_str::<Value>(r.json()).is_ok());
+        let _ = quiver_query::schema::Schema::parse(&s).map(|schema| quiver_query::schema::api::Api::build(&schema));
+    }
+
+    #[test]
+    fn mutated_schemas_never_panic(sdl in mutated_schema()) {
+        if let Ok(schema) = quiver_query::schema::Schema::parse(&sdl) {
+            let _ = quiver_query::schema::api::Api::build(&schema);
+        }
     }
 
     #[test]
