@@ -145,23 +145,7 @@ fn run_root(
             }
         }
         RootKind::List { ty, args, sel } => {
-            let types = engine_types(schema, *ty);
-            let mut nodes = match &args.filter {
-                Some(f) => match filter::candidates(snap, &types, f)? {
-                    Some(c) => c,
-                    None => all_nodes(snap, &types),
-                },
-                None => all_nodes(snap, &types),
-            };
-            if let Some(f) = &args.filter {
-                let mut kept = Vec::with_capacity(nodes.len());
-                for d in nodes {
-                    if filter::matches(snap, f, d)? {
-                        kept.push(d);
-                    }
-                }
-                nodes = kept;
-            }
+            let mut nodes = root_nodes(snap, &engine_types(schema, *ty), args.filter.as_ref())?;
             sort_nodes(snap, &mut nodes, &args.order)?;
             let deferred = sel.cascade.is_some();
             if !deferred {
@@ -183,20 +167,7 @@ fn run_root(
             out.push(']');
         }
         RootKind::Aggregate { ty, filter: f, sel } => {
-            let types = engine_types(schema, *ty);
-            let mut nodes = all_nodes(snap, &types);
-            if let Some(f) = f {
-                if let Some(c) = filter::candidates(snap, &types, f)? {
-                    nodes = c;
-                }
-                let mut kept = Vec::with_capacity(nodes.len());
-                for d in nodes {
-                    if filter::matches(snap, f, d)? {
-                        kept.push(d);
-                    }
-                }
-                nodes = kept;
-            }
+            let nodes = root_nodes(snap, &engine_types(schema, *ty), f.as_ref())?;
             let values = aggregate(snap, sel, &nodes)?;
             w.aggregate(out, sel, &values);
         }
@@ -206,6 +177,23 @@ fn run_root(
 
 fn engine_types(schema: &Schema, ty: usize) -> Vec<TypeId> {
     schema.concrete(ty).iter().filter_map(|&c| schema.types[c].engine).collect()
+}
+
+/// The nodes of the types that pass the filter, by uid: candidates from an index when one
+/// answers the filter, else every node of the types, then each tested.
+fn root_nodes(snap: &Snapshot, types: &[TypeId], f: Option<&crate::plan::Filter>) -> R<Vec<Dense>> {
+    let Some(f) = f else { return Ok(all_nodes(snap, types)) };
+    let candidates = match filter::candidates(snap, types, f)? {
+        Some(c) => c,
+        None => all_nodes(snap, types),
+    };
+    let mut kept = Vec::with_capacity(candidates.len());
+    for d in candidates {
+        if filter::matches(snap, f, d)? {
+            kept.push(d);
+        }
+    }
+    Ok(kept)
 }
 
 /// Every node of the types, by uid.
