@@ -29,3 +29,13 @@ pub use error::{Error, PathSegment, QueryError};
 pub use export::ExportReport;
 pub use grammar::{ParseLimits, parse_executable, parse_schema};
 pub use import::{ImportOptions, ImportReport};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn handles_are_shareable_across_threads() {
+        fn shareable<T: Send + Sync + Clone>() {}
+        shareable::<crate::Database>();
+        shareable::<crate::Response>();
+    }
+}

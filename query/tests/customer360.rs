@@ -72,3 +72,31 @@ fn export_then_import_gives_identical_answers() {
     db2.export_json(&mut again).unwrap();
     assert_eq!(String::from_utf8(again).unwrap(), text);
 }
+
+#[test]
+fn threads_share_one_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    db.set_schema(&fixture("schema.graphql")).unwrap();
+    db.import_json("data.json", &fixture("data.json")).unwrap();
+    let (query, expected) = (fixture("query.graphql"), compact(&fixture("expected.json")));
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..50 {
+                    assert_eq!(db.execute(&query, &serde_json::Value::Null).json(), expected);
+                }
+            });
+        }
+        // A writer alongside: readers see one snapshot each, so the answer never tears.
+        s.spawn(|| {
+            for i in 0..20 {
+                let text =
+                    format!(r#"{{"Product": [{{"name": "extra {i}", "category": "x", "price": 1.0}}]}}"#);
+                db.import_json("more.json", &text).unwrap();
+            }
+        });
+    });
+    let r = db.execute("{ aggregateProduct { count } }", &serde_json::Value::Null);
+    assert_eq!(r.json(), r#"{"data":{"aggregateProduct":{"count":24}}}"#);
+}
