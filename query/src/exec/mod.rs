@@ -5,6 +5,7 @@
 //! memory-mapped segments.
 
 mod filter;
+mod traverse;
 mod write;
 
 pub(crate) use write::write_view;
@@ -26,6 +27,8 @@ enum ExecError {
     Engine(quiver_engine::Error),
     /// The field would produce more nodes than the limit allows.
     TooManyNodes(usize),
+    /// A walk count does not fit a 64-bit signed Int.
+    CountOverflow,
 }
 
 impl From<quiver_engine::Error> for ExecError {
@@ -96,6 +99,7 @@ pub fn run(
                 ExecError::TooManyNodes(n) => {
                     format!("the query produces more than {n} nodes; narrow it with filters or first")
                 }
+                ExecError::CountOverflow => "the walk count does not fit an Int (2^63 - 1)".to_string(),
             };
             errors.push(
                 QueryError::new(message).at(root.pos).with_path(vec![PathSegment::Key(root.key.clone())]),
@@ -328,7 +332,39 @@ fn expand(snap: &Snapshot, budget: &Budget, sel: &NodeSel, nodes: Vec<Dense>) ->
                     page: deferred.then_some((args.offset, args.first)),
                 }
             }
-            ItemKind::EdgeAggregate { edges, filter: f, sel: agg } => {
+            ItemKind::EdgeAggregate { edges, filter: f, sel: agg, walk: Some(walk) } => {
+                let mut per_node = Vec::with_capacity(nodes.len());
+                for &n in &nodes {
+                    let ty = snap.node_type(n);
+                    let Some((_, e)) = edges.iter().find(|(t, _)| *t == ty) else {
+                        per_node.push(aggregate(snap, agg, &[])?);
+                        continue;
+                    };
+                    let adj = snap.adjacency(*e, Direction::Out);
+                    per_node.push(if walk.distinct {
+                        let reached = traverse::reach(snap, &adj, n, walk.depth, f.as_ref())?;
+                        aggregate(snap, agg, &reached)?
+                    } else {
+                        let count = traverse::walks(snap, &adj, n, walk.depth, f.as_ref())?;
+                        let reduces =
+                            agg.items.iter().any(|(_, i)| matches!(i, crate::plan::AggItem::Reduce { .. }));
+                        let ends = if reduces {
+                            traverse::walk_ends(snap, &adj, n, walk.depth, f.as_ref())?
+                        } else {
+                            Vec::new()
+                        };
+                        let mut values = aggregate(snap, agg, &ends)?;
+                        for ((_, item), v) in agg.items.iter().zip(values.iter_mut()) {
+                            if matches!(item, crate::plan::AggItem::Count) {
+                                *v = write::AggValue::Int(count as i64);
+                            }
+                        }
+                        values
+                    });
+                }
+                Expanded::Aggregate(per_node)
+            }
+            ItemKind::EdgeAggregate { edges, filter: f, sel: agg, walk: None } => {
                 let mut per_node = Vec::with_capacity(nodes.len());
                 for &n in &nodes {
                     let ty = snap.node_type(n);

@@ -141,8 +141,22 @@ pub enum ItemKind {
         filter: Option<Filter>,
         /// What to compute.
         sel: AggSel,
+        /// `depth`/`distinct` of a self-typed list edge, unless they are the defaults.
+        walk: Option<Walk>,
     },
 }
+
+/// How far `fAggregate` walks (SPEC §4's traversal extension).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Walk {
+    /// Edges per walk (`distinct: false`) or at most (`distinct: true`).
+    pub depth: usize,
+    /// Count distinct nodes reached rather than walks.
+    pub distinct: bool,
+}
+
+/// The deepest `fAggregate(depth:)` allowed.
+pub const MAX_WALK_DEPTH: usize = 64;
 
 /// The selection on an aggregate result.
 #[derive(Clone, Debug, Default)]
@@ -531,6 +545,7 @@ impl<'a> Planner<'a> {
                 edges,
                 filter: self.filter_arg(target, &args)?,
                 sel: self.agg_sel(target, fs)?,
+                walk: walk_args(&args)?,
             }
         } else if let Some(target) = target_ty {
             ItemKind::Edge {
@@ -592,4 +607,21 @@ fn union(a: Option<Vec<String>>, b: Option<&Vec<String>>) -> Option<Vec<String>>
         }
         _ => None,
     }
+}
+
+/// `depth` and `distinct` of `fAggregate`; `None` for a plain one-step count.
+fn walk_args(args: &[(String, Spanned<Value>)]) -> Result<Option<Walk>, QueryError> {
+    let mut walk = Walk { depth: 1, distinct: false };
+    for (name, v) in args {
+        match (name.as_str(), &v.node) {
+            ("depth", Value::Int(i)) => {
+                walk.depth = i.parse::<usize>().ok().filter(|d| *d <= MAX_WALK_DEPTH).ok_or_else(|| {
+                    filter::bad(v.pos, format!("depth must be between 0 and {MAX_WALK_DEPTH}, not {i}"))
+                })?;
+            }
+            ("distinct", Value::Boolean(b)) => walk.distinct = *b,
+            _ => {}
+        }
+    }
+    Ok((walk != Walk { depth: 1, distinct: false }).then_some(walk))
 }

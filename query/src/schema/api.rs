@@ -300,10 +300,28 @@ impl Api {
                 });
                 if let (Some(target), FieldKind::Edge { list: true, .. }) = (target, &f.kind) {
                     let target_name = &schema.types[target].name;
+                    let mut args = vec![input("filter", named(&format!("{target_name}Filter")))];
+                    if target == ti {
+                        // A self-typed list edge walks (SPEC §4 traversal extensions).
+                        args.push(InputValue {
+                            name: "depth".into(),
+                            description: Some(
+                                "Walks of exactly this many edges (or, with distinct, at most).".into(),
+                            ),
+                            ty: named("Int"),
+                            default: Some(Value::Int("1".into())),
+                        });
+                        args.push(InputValue {
+                            name: "distinct".into(),
+                            description: Some("Count distinct nodes reached rather than walks.".into()),
+                            ty: named("Boolean"),
+                            default: Some(Value::Boolean(false)),
+                        });
+                    }
                     fields.push(ApiField {
                         name: format!("{}Aggregate", f.name),
                         description: None,
-                        args: vec![input("filter", named(&format!("{target_name}Filter")))],
+                        args,
                         ty: named(&format!("{target_name}AggregateResult")),
                         deprecated: None,
                         role: FieldRole::EdgeAggregate { ty: ti, field: fi },
