@@ -169,3 +169,85 @@ fn wide_levels_take_the_dense_paths() {
     assert_eq!(c(&format!("depth: 2, {f}")), json!(10_000 - third));
     assert_eq!(c(&format!("depth: 4, distinct: true, {f}")), json!(5003));
 }
+
+fn path(db: &Database, from: u64, to: u64, extra: &str) -> Value {
+    let r = db.execute(
+        &format!("{{ shortestPath(from: \"{from:#x}\", to: \"{to:#x}\", via: [\"out\"]{extra}) }}"),
+        &Value::Null,
+    );
+    let v: Value = serde_json::from_str(r.json()).unwrap();
+    v.get("data").map_or_else(|| v.clone(), |d| d["shortestPath"].clone())
+}
+
+#[test]
+fn shortest_paths() {
+    // 1 -> 2 -> 3 -> 4, and a shortcut 1 -> 5 -> 4; 6 alone; 4 -> 4.
+    let (_d, db) = graph(6, &[(1, 2), (2, 3), (3, 4), (1, 5), (5, 4), (4, 4)], |i| i as i64);
+    assert_eq!(path(&db, 1, 4, ""), json!(["0x1", "0x5", "0x4"]));
+    assert_eq!(path(&db, 2, 4, ""), json!(["0x2", "0x3", "0x4"]));
+    assert_eq!(path(&db, 1, 1, ""), json!(["0x1"]));
+    assert_eq!(path(&db, 4, 1, ""), Value::Null);
+    assert_eq!(path(&db, 1, 6, ""), Value::Null);
+    assert_eq!(path(&db, 2, 4, ", maxDepth: 1"), Value::Null);
+    assert_eq!(path(&db, 2, 4, ", maxDepth: 2"), json!(["0x2", "0x3", "0x4"]));
+    assert_eq!(path(&db, 1, 0x99, ""), Value::Null);
+    let r = db.execute(r#"{ shortestPath(from: "0x1", to: "0x2", via: ["k"]) }"#, &Value::Null);
+    assert_eq!(
+        r.json(),
+        r#"{"errors":[{"message":"via names k, which is no edge field","locations":[{"line":1,"column":46}]}]}"#
+    );
+    let r =
+        db.execute(r#"{ shortestPath(from: "0x1", to: "0x2", via: ["out"], maxDepth: 99) }"#, &Value::Null);
+    assert_eq!(
+        r.json(),
+        r#"{"errors":[{"message":"maxDepth must be between 0 and 64, not 99","locations":[{"line":1,"column":64}]}]}"#
+    );
+}
+
+/// BFS distance, by the book.
+fn naive_distance(edges: &[(u64, u64)], from: u64, to: u64) -> Option<usize> {
+    let mut dist = std::collections::BTreeMap::from([(from, 0usize)]);
+    let mut queue = std::collections::VecDeque::from([from]);
+    while let Some(u) = queue.pop_front() {
+        if u == to {
+            return Some(dist[&u]);
+        }
+        for (_, b) in edges.iter().filter(|(a, _)| *a == u) {
+            if !dist.contains_key(b) {
+                dist.insert(*b, dist[&u] + 1);
+                queue.push_back(*b);
+            }
+        }
+    }
+    None
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn shortest_path_lengths_equal_bfs(
+        n in 1u64..12,
+        raw in prop::collection::btree_set((1u64..12, 1u64..12), 0..40),
+    ) {
+        let edges: Vec<(u64, u64)> = raw.into_iter().filter(|(a, b)| *a <= n && *b <= n).collect();
+        let (_d, db) = graph(n, &edges, |_| 0);
+        for from in 1..=n {
+            for to in 1..=n {
+                let got = path(&db, from, to, "");
+                match naive_distance(&edges, from, to) {
+                    None => prop_assert_eq!(got, Value::Null),
+                    Some(d) => {
+                        let uids: Vec<u64> = got.as_array().unwrap().iter()
+                            .map(|x| u64::from_str_radix(&x.as_str().unwrap()[2..], 16).unwrap()).collect();
+                        prop_assert_eq!(uids.len(), d + 1);
+                        prop_assert_eq!((uids[0], uids[d]), (from, to));
+                        for w in uids.windows(2) {
+                            prop_assert!(edges.contains(&(w[0], w[1])), "{:?} is not an edge", w);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

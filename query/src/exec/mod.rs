@@ -170,6 +170,26 @@ fn run_root(
             }
             out.push(']');
         }
+        RootKind::ShortestPath { from, to, edges, max_depth } => {
+            let path = match (snap.dense(*from), snap.dense(*to)) {
+                (Some(a), Some(b)) => traverse::shortest_path(snap, edges, a, b, *max_depth),
+                _ => None,
+            };
+            match path {
+                None => out.push_str("null"),
+                Some(path) => {
+                    budget.take(path.len())?;
+                    out.push('[');
+                    for (i, d) in path.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        crate::json::write_uid(out, snap.uid(*d));
+                    }
+                    out.push(']');
+                }
+            }
+        }
         RootKind::Aggregate { ty, filter: f, sel } => {
             let nodes = root_nodes(snap, &engine_types(schema, *ty), f.as_ref())?;
             let values = aggregate(snap, sel, &nodes)?;

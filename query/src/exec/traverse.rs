@@ -2,7 +2,7 @@
 //! walk counts by per-level multiplicity sums (never materializing walks), distinct reach by a
 //! breadth-first search with a visited set that turns into a bitmap when it grows.
 
-use quiver_engine::{AdjacencyView, Dense, Snapshot};
+use quiver_engine::{AdjacencyView, Dense, Direction, EdgeId, Snapshot};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::{ExecError, R, filter};
@@ -182,4 +182,68 @@ pub(super) fn walk_ends(
     let mut out: Vec<Dense> = level.into_iter().collect();
     out.sort_unstable();
     Ok(out)
+}
+
+/// One shortest path from `from` to `to` (dense numbers, both ends included) along `edges`, at
+/// most `max_depth` edges long: a breadth-first search from both ends, forward along the edges
+/// and backward along their reverse adjacency, always expanding the smaller frontier.
+pub(super) fn shortest_path(
+    snap: &Snapshot,
+    edges: &[EdgeId],
+    from: Dense,
+    to: Dense,
+    max_depth: usize,
+) -> Option<Vec<Dense>> {
+    if from == to {
+        return Some(vec![from]);
+    }
+    let out: Vec<_> = edges.iter().map(|e| snap.adjacency(*e, Direction::Out)).collect();
+    let back: Vec<_> = edges.iter().map(|e| snap.adjacency(*e, Direction::In)).collect();
+    // For each node seen: the node it was reached from (towards `from`, or towards `to`).
+    let mut prev: FxHashMap<Dense, Dense> = FxHashMap::default();
+    let mut next: FxHashMap<Dense, Dense> = FxHashMap::default();
+    prev.insert(from, from);
+    next.insert(to, to);
+    let (mut fwd, mut bwd) = (vec![from], vec![to]);
+    let mut depth = 0;
+    while depth < max_depth && !fwd.is_empty() && !bwd.is_empty() {
+        depth += 1;
+        let forward = fwd.len() <= bwd.len();
+        let (frontier, adjs, seen, other) =
+            if forward { (&mut fwd, &out, &mut prev, &next) } else { (&mut bwd, &back, &mut next, &prev) };
+        let mut grown = Vec::new();
+        for &u in frontier.iter() {
+            for adj in adjs {
+                for &v in adj.neighbors(u) {
+                    if seen.contains_key(&v) {
+                        continue;
+                    }
+                    seen.insert(v, u);
+                    if other.contains_key(&v) {
+                        return Some(join(&prev, &next, v));
+                    }
+                    grown.push(v);
+                }
+            }
+        }
+        *frontier = grown;
+    }
+    None
+}
+
+/// The path through `meet`: back along `prev` to the start, then along `next` to the end.
+fn join(prev: &FxHashMap<Dense, Dense>, next: &FxHashMap<Dense, Dense>, meet: Dense) -> Vec<Dense> {
+    let mut path = vec![meet];
+    let mut at = meet;
+    while let Some(&p) = prev.get(&at).filter(|&&p| p != at) {
+        path.push(p);
+        at = p;
+    }
+    path.reverse();
+    let mut at = meet;
+    while let Some(&n) = next.get(&at).filter(|&&n| n != at) {
+        path.push(n);
+        at = n;
+    }
+    path
 }

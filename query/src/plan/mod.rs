@@ -59,6 +59,17 @@ pub enum RootKind {
         /// What to return per node.
         sel: NodeSel,
     },
+    /// `shortestPath`.
+    ShortestPath {
+        /// Start node.
+        from: u64,
+        /// End node.
+        to: u64,
+        /// The engine edge types walked (forward from `from`, backward from `to`).
+        edges: Vec<EdgeId>,
+        /// Longest path considered, in edges.
+        max_depth: usize,
+    },
     /// `aggregateT`.
     Aggregate {
         /// User type.
@@ -236,6 +247,7 @@ pub fn plan(
             FieldRole::Aggregate(ty) => {
                 RootKind::Aggregate { ty, filter: p.filter_arg(ty, &args)?, sel: p.agg_sel(ty, &fields)? }
             }
+            FieldRole::ShortestPath => p.shortest_path(&args)?,
             _ => return Err(QueryError::new(format!("{} cannot be queried here", f.name.value)).at(f.pos)),
         };
         roots.push(RootField { key, kind, pos: f.pos });
@@ -559,6 +571,61 @@ impl<'a> Planner<'a> {
             ItemKind::Scalar { props, scalar, list }
         };
         Ok(Item { key, only, kind })
+    }
+
+    /// `shortestPath(from, to, via, maxDepth)`: `via` names edge fields of any type.
+    fn shortest_path(&self, args: &[(String, Spanned<Value>)]) -> Result<RootKind, QueryError> {
+        let mut out = RootKind::ShortestPath { from: 0, to: 0, edges: Vec::new(), max_depth: MAX_WALK_DEPTH };
+        let RootKind::ShortestPath { from, to, edges, max_depth } = &mut out else { return Ok(out) };
+        for (name, v) in args {
+            let uid = || {
+                filter::parse_uid_value(&v.node).ok_or_else(|| {
+                    filter::bad(v.pos, format!("{} is not a uid such as \"0x2a\"", v.node.describe()))
+                })
+            };
+            match name.as_str() {
+                "from" => *from = uid()?,
+                "to" => *to = uid()?,
+                "maxDepth" if v.node != Value::Null => {
+                    let Value::Int(i) = &v.node else { continue };
+                    *max_depth =
+                        i.parse::<usize>().ok().filter(|d| *d <= MAX_WALK_DEPTH).ok_or_else(|| {
+                            filter::bad(
+                                v.pos,
+                                format!("maxDepth must be between 0 and {MAX_WALK_DEPTH}, not {i}"),
+                            )
+                        })?;
+                }
+                "via" => {
+                    let names: Vec<&Spanned<Value>> = match &v.node {
+                        Value::List(items) => items.iter().collect(),
+                        _ => vec![v],
+                    };
+                    for n in names {
+                        let Value::String(field) = &n.node else { continue };
+                        let mut found = false;
+                        for t in &self.schema.types {
+                            if let Some(FieldKind::Edge { edges: stored, .. }) =
+                                t.fields.iter().find(|f| f.name == *field).map(|f| &f.kind)
+                            {
+                                found = true;
+                                edges.extend(stored.iter().map(|(_, e)| *e));
+                            }
+                        }
+                        if !found {
+                            return Err(filter::bad(
+                                n.pos,
+                                format!("via names {field}, which is no edge field"),
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        edges.sort_unstable();
+        edges.dedup();
+        Ok(out)
     }
 
     fn agg_sel(&self, ty: usize, fields: &[&'a Field]) -> Result<AggSel, QueryError> {

@@ -90,6 +90,8 @@ pub enum FieldRole {
     Query(usize),
     /// `aggregateT`.
     Aggregate(usize),
+    /// `shortestPath(from, to, via, maxDepth)`.
+    ShortestPath,
     /// `count` of an aggregate result.
     Count,
     /// `<field>Min|Max|Sum|Avg` of an aggregate result over user type `ty`.
@@ -380,6 +382,23 @@ impl Api {
                 role: FieldRole::Aggregate(ti),
             });
         }
+        query_fields.push(ApiField {
+            name: "shortestPath".into(),
+            description: Some(
+                "The uids of one shortest path from `from` to `to` along the edge fields named in `via`, \
+                 at most `maxDepth` edges long; null when there is none."
+                    .into(),
+            ),
+            args: vec![
+                input("from", named("ID").non_null()),
+                input("to", named("ID").non_null()),
+                input("via", named("String").non_null().list().non_null()),
+                input("maxDepth", named("Int")),
+            ],
+            ty: named("ID").non_null().list(),
+            deprecated: None,
+            role: FieldRole::ShortestPath,
+        });
         api.add(
             ApiType {
                 name: "Query".into(),
