@@ -141,7 +141,7 @@ fn run_root(
                 .take(1)
                 .collect();
             budget.take(nodes.len())?;
-            let level = expand(snap, budget, sel, nodes)?;
+            let level = expand(snap, budget, sel, nodes, None)?;
             if level.nodes.is_empty() || !kept(&level, 0) {
                 out.push_str("null");
             } else {
@@ -156,7 +156,7 @@ fn run_root(
                 paginate(&mut nodes, args);
             }
             budget.take(nodes.len())?;
-            let level = expand(snap, budget, sel, nodes)?;
+            let level = expand(snap, budget, sel, nodes, None)?;
             out.push('[');
             let mut first = true;
             let idx: Vec<usize> = (0..level.nodes.len()).filter(|&i| kept(&level, i)).collect();
@@ -294,12 +294,42 @@ fn sort_nodes(snap: &Snapshot, nodes: &mut [Dense], order: &[OrderKey]) -> R<()>
 }
 
 /// Expands a selection over a batch of nodes, recursively, one batch per edge field per level.
-fn expand(snap: &Snapshot, budget: &Budget, sel: &NodeSel, nodes: Vec<Dense>) -> R<Level> {
+/// The nodes above a level made by a `@recurse` edge: node `i`'s parent is
+/// `nodes[parent[i]]`, whose own parent is found through `up`, to where the recursion began.
+struct Lineage<'a> {
+    parent: Vec<u32>,
+    nodes: &'a [Dense],
+    up: Option<&'a Lineage<'a>>,
+}
+
+/// Whether `c` is node `i` of a level or one of its ancestors along `lineage`.
+fn on_path(nodes: &[Dense], lineage: Option<&Lineage<'_>>, i: usize, c: Dense) -> bool {
+    if nodes[i] == c {
+        return true;
+    }
+    let (mut at, mut idx) = (lineage, i);
+    while let Some(l) = at {
+        idx = l.parent[idx] as usize;
+        if l.nodes[idx] == c {
+            return true;
+        }
+        at = l.up;
+    }
+    false
+}
+
+fn expand(
+    snap: &Snapshot,
+    budget: &Budget,
+    sel: &NodeSel,
+    nodes: Vec<Dense>,
+    lineage: Option<&Lineage<'_>>,
+) -> R<Level> {
     let mut items = Vec::with_capacity(sel.items.len());
     let mut scratch: Vec<Dense> = Vec::new();
     for item in &sel.items {
         items.push(match &item.kind {
-            ItemKind::Edge { edges, args, sel: child_sel, .. } => {
+            ItemKind::Edge { edges, args, sel: child_sel, acyclic, .. } => {
                 let mut offsets = Vec::with_capacity(nodes.len() + 1);
                 let mut children: Vec<Dense> = Vec::new();
                 offsets.push(0u32);
@@ -319,6 +349,10 @@ fn expand(snap: &Snapshot, budget: &Budget, sel: &NodeSel, nodes: Vec<Dense>) ->
                         bound = true;
                     }
                     if bound {
+                        if *acyclic {
+                            let i = offsets.len() - 1;
+                            scratch.retain(|&c| !on_path(&nodes, lineage, i, c));
+                        }
                         if let Some(f) = &args.filter {
                             let mut kept = 0;
                             for i in 0..scratch.len() {
@@ -345,7 +379,17 @@ fn expand(snap: &Snapshot, budget: &Budget, sel: &NodeSel, nodes: Vec<Dense>) ->
                     offsets.push(children.len() as u32);
                 }
                 budget.take(children.len())?;
-                let child = expand(snap, budget, child_sel, children)?;
+                let child = if *acyclic {
+                    // Each child's parent, for the next level's path checks.
+                    let mut parent = Vec::with_capacity(children.len());
+                    for (i, w) in offsets.windows(2).enumerate() {
+                        parent.extend(std::iter::repeat_n(i as u32, (w[1] - w[0]) as usize));
+                    }
+                    let lin = Lineage { parent, nodes: &nodes, up: lineage };
+                    expand(snap, budget, child_sel, children, Some(&lin))?
+                } else {
+                    expand(snap, budget, child_sel, children, None)?
+                };
                 Expanded::Edge {
                     offsets,
                     child: Box::new(child),

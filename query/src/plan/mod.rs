@@ -143,6 +143,9 @@ pub enum ItemKind {
         args: ListArgs,
         /// What to return per target.
         sel: NodeSel,
+        /// Part of a `@recurse`: a target already on the path from where the recursion began
+        /// is left out.
+        acyclic: bool,
     },
     /// `fAggregate`.
     EdgeAggregate {
@@ -560,17 +563,67 @@ impl<'a> Planner<'a> {
                 walk: walk_args(&args)?,
             }
         } else if let Some(target) = target_ty {
-            ItemKind::Edge {
-                edges,
-                list,
-                args: self.list_args(target, &args)?,
-                sel: self.node_sel(target, fs, cascade)?,
+            let args = self.list_args(target, &args)?;
+            let mut sel = self.node_sel(target, fs, cascade)?;
+            let recurse = self.recurse_depth(fs)?;
+            if let Some(levels) = recurse {
+                if target != ty {
+                    return Err(filter::bad(
+                        f.pos,
+                        format!("@recurse needs an edge to the same type; {name} leads elsewhere"),
+                    ));
+                }
+                if sel.items.iter().any(|i| i.key == key) {
+                    return Err(filter::bad(
+                        f.pos,
+                        format!("@recurse repeats {key} by itself; do not select it inside"),
+                    ));
+                }
+                // Unrolled: the field again inside its own selection, `levels` deep in all.
+                let base = sel.clone();
+                for _ in 1..levels {
+                    let mut outer = base.clone();
+                    outer.items.push(Item {
+                        key: key.clone(),
+                        only: None,
+                        kind: ItemKind::Edge {
+                            edges: edges.clone(),
+                            list,
+                            args: args.clone(),
+                            sel,
+                            acyclic: true,
+                        },
+                    });
+                    sel = outer;
+                }
             }
+            ItemKind::Edge { edges, list, args, sel, acyclic: recurse.is_some() }
         } else {
             let scalar = scalar_info.unwrap_or(ScalarType::String);
             ItemKind::Scalar { props, scalar, list }
         };
         Ok(Item { key, only, kind })
+    }
+
+    /// `@recurse(depth:)` on the fields of one response key: how many levels, if present.
+    fn recurse_depth(&self, fs: &[&Field]) -> Result<Option<usize>, QueryError> {
+        let Some(d) = fs.iter().flat_map(|f| f.directives.iter()).find(|d| d.name.value == "recurse") else {
+            return Ok(None);
+        };
+        let Some(arg) = d.arguments.iter().find(|a| a.name.value == "depth") else { return Ok(None) };
+        match vars::substitute(&arg.value.node, self.vars) {
+            Value::Int(i) => {
+                i.parse::<usize>().ok().filter(|n| (1..=MAX_WALK_DEPTH).contains(n)).map(Some).ok_or_else(
+                    || {
+                        filter::bad(
+                            arg.value.pos,
+                            format!("@recurse depth must be between 1 and {MAX_WALK_DEPTH}, not {i}"),
+                        )
+                    },
+                )
+            }
+            _ => Err(filter::bad(arg.value.pos, "@recurse needs depth: an Int")),
+        }
     }
 
     /// `shortestPath(from, to, via, maxDepth)`: `via` names edge fields of any type.

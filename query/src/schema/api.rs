@@ -586,6 +586,16 @@ fn standard_directives() -> Vec<DirectiveDef> {
             args: vec![input("fields", named("String").list())],
         },
         DirectiveDef {
+            name: "recurse".into(),
+            description: Some(
+                "Expands an edge to the same type again inside itself, `depth` levels in all; a node \
+                 already on the path is not repeated."
+                    .into(),
+            ),
+            locations: vec![L::Field],
+            args: vec![input("depth", named("Int").non_null())],
+        },
+        DirectiveDef {
             name: "deprecated".into(),
             description: Some("Marks an element of a GraphQL schema as no longer supported.".into()),
             locations: vec![L::FieldDefinition, L::EnumValue],
