@@ -122,6 +122,30 @@ pub enum Value {
 }
 
 impl Value {
+    /// The literal as GraphQL source text (what introspection's `defaultValue` shows).
+    pub fn to_graphql(&self) -> String {
+        match self {
+            Value::Variable(v) => format!("${v}"),
+            Value::Int(i) => i.clone(),
+            Value::Float(x) => format!("{x:?}"),
+            Value::String(s) => serde_json::to_string(s).unwrap_or_default(),
+            Value::Boolean(b) => b.to_string(),
+            Value::Null => "null".into(),
+            Value::Enum(e) => e.clone(),
+            Value::List(items) => {
+                format!("[{}]", items.iter().map(|i| i.node.to_graphql()).collect::<Vec<_>>().join(", "))
+            }
+            Value::Object(fields) => format!(
+                "{{{}}}",
+                fields
+                    .iter()
+                    .map(|(n, v)| format!("{}: {}", n.value, v.node.to_graphql()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
     /// A short description of the literal's kind, for error messages.
     pub fn describe(&self) -> String {
         match self {

@@ -295,7 +295,15 @@ impl Database {
         let mut json = String::with_capacity(4096);
         json.push_str("{\"data\":");
         let mut errors = Vec::new();
-        crate::exec::run(&snap, &loaded.schema, plan, self.limits.max_nodes, &mut json, &mut errors);
+        crate::exec::run(
+            &snap,
+            &loaded.schema,
+            &loaded.api,
+            plan,
+            self.limits.max_nodes,
+            &mut json,
+            &mut errors,
+        );
         if !errors.is_empty() {
             json.push_str(",\"errors\":[");
             for (i, e) in errors.iter().enumerate() {

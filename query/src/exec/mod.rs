@@ -5,6 +5,7 @@
 //! memory-mapped segments.
 
 mod filter;
+mod introspect;
 mod traverse;
 mod write;
 
@@ -76,13 +77,14 @@ enum Expanded {
 pub fn run(
     snap: &Snapshot,
     schema: &Schema,
+    api: &crate::schema::api::Api,
     plan: &Plan,
     max_nodes: usize,
     out: &mut String,
     errors: &mut Vec<QueryError>,
 ) {
     let budget = Budget(std::cell::Cell::new(max_nodes), max_nodes);
-    let w = write::Writer { snap, schema };
+    let w = write::Writer { snap, schema, api };
     out.push('{');
     for (i, root) in plan.roots.iter().enumerate() {
         if i > 0 {
@@ -170,6 +172,7 @@ fn run_root(
             }
             out.push(']');
         }
+        RootKind::Introspect { type_name, sel } => introspect::write(w.api, type_name.as_deref(), sel, out),
         RootKind::ShortestPath { from, to, edges, max_depth } => {
             let path = match (snap.dense(*from), snap.dense(*to)) {
                 (Some(a), Some(b)) => traverse::shortest_path(snap, edges, a, b, *max_depth),

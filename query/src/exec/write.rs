@@ -20,6 +20,7 @@ pub(super) enum AggValue {
 pub(super) struct Writer<'a> {
     pub snap: &'a Snapshot,
     pub schema: &'a Schema,
+    pub api: &'a crate::schema::api::Api,
 }
 
 impl Writer<'_> {

@@ -59,6 +59,13 @@ pub enum RootKind {
         /// What to return per node.
         sel: NodeSel,
     },
+    /// `__schema` or `__type(name:)`.
+    Introspect {
+        /// The type asked for by `__type`, or `None` for `__schema`.
+        type_name: Option<String>,
+        /// What to write.
+        sel: MetaSel,
+    },
     /// `shortestPath`.
     ShortestPath {
         /// Start node.
@@ -79,6 +86,13 @@ pub enum RootKind {
         /// What to compute.
         sel: AggSel,
     },
+}
+
+/// A selection on an introspection type.
+#[derive(Clone, Debug, Default)]
+pub struct MetaSel {
+    /// Response key, field name, `includeDeprecated`, and the field's own selection.
+    pub items: Vec<(String, String, bool, MetaSel)>,
 }
 
 /// filter, order, first, offset.
@@ -251,6 +265,14 @@ pub fn plan(
                 RootKind::Aggregate { ty, filter: p.filter_arg(ty, &args)?, sel: p.agg_sel(ty, &fields)? }
             }
             FieldRole::ShortestPath => p.shortest_path(&args)?,
+            FieldRole::Meta => {
+                let type_name = args.iter().find(|(n, _)| n == "name").and_then(|(_, v)| match &v.node {
+                    Value::String(s) => Some(s.clone()),
+                    _ => None,
+                });
+                let of = if f.name.value == "__type" { "__Type" } else { "__Schema" };
+                RootKind::Introspect { type_name, sel: p.meta_sel(of, &fields)? }
+            }
             _ => return Err(QueryError::new(format!("{} cannot be queried here", f.name.value)).at(f.pos)),
         };
         roots.push(RootField { key, kind, pos: f.pos });
@@ -603,6 +625,31 @@ impl<'a> Planner<'a> {
             ItemKind::Scalar { props, scalar, list }
         };
         Ok(Item { key, only, kind })
+    }
+
+    /// The selection on introspection type `ty` of every field sharing one response key.
+    fn meta_sel(&self, ty: &str, fields: &[&'a Field]) -> Result<MetaSel, QueryError> {
+        let mut sel = MetaSel::default();
+        for f in fields {
+            for (key, fs, _) in self.collect(&f.selection_set, ty)? {
+                if sel.items.iter().any(|i| i.0 == key) {
+                    continue;
+                }
+                let name = fs[0].name.value.clone();
+                let include = self
+                    .args(fs[0])
+                    .iter()
+                    .any(|(n, v)| n == "includeDeprecated" && v.node == Value::Boolean(true));
+                let sub = match self.api.field(ty, &name) {
+                    Some(def) if !fs[0].selection_set.items.is_empty() => {
+                        self.meta_sel(def.ty.base(), &fs)?
+                    }
+                    _ => MetaSel::default(),
+                };
+                sel.items.push((key, name, include, sub));
+            }
+        }
+        Ok(sel)
     }
 
     /// `@recurse(depth:)` on the fields of one response key: how many levels, if present.

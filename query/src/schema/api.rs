@@ -23,6 +23,8 @@ pub struct Api {
     by_name: FxHashMap<String, usize>,
     /// Where the schema defines each of its own types (for errors while building).
     defined_at: FxHashMap<String, Pos>,
+    /// `__schema` and `__type`, answered on the query type without being among its fields.
+    meta_fields: Vec<ApiField>,
 }
 
 /// A named type.
@@ -92,6 +94,8 @@ pub enum FieldRole {
     Aggregate(usize),
     /// `shortestPath(from, to, via, maxDepth)`.
     ShortestPath,
+    /// A field of the introspection system (`__schema`, `__type`, and the fields of `__Type`...).
+    Meta,
     /// `count` of an aggregate result.
     Count,
     /// `<field>Min|Max|Sum|Avg` of an aggregate result over user type `ty`.
@@ -217,6 +221,9 @@ impl Api {
 
     /// The field `name` of object or interface `ty`.
     pub fn field(&self, ty: &str, name: &str) -> Option<&ApiField> {
+        if ty == "Query" && name.starts_with("__") {
+            return self.meta_fields.iter().find(|f| f.name == name);
+        }
         match &self.get(ty)?.kind {
             ApiKind::Object { fields, .. } | ApiKind::Interface { fields, .. } => {
                 fields.iter().find(|f| f.name == name)
@@ -238,6 +245,11 @@ impl Api {
             Some(ApiKind::Interface { possible, .. }) => possible.clone(),
             _ => Vec::new(),
         }
+    }
+
+    /// Adds a named type (see [`Api::add`]).
+    pub(super) fn add_type(&mut self, t: ApiType, pos: Pos) -> Result<(), Error> {
+        self.add(t, pos)
     }
 
     /// Adds a named type; `pos` is where the schema defines it, or defines the type it is
@@ -407,6 +419,8 @@ impl Api {
             },
             p0,
         )?;
+        super::introspection::add_types(&mut api)?;
+        api.meta_fields = super::introspection::root_fields();
         api.directives = standard_directives();
         Ok(api)
     }

@@ -12,6 +12,7 @@ pub mod api;
 mod build;
 mod catalog;
 mod filters;
+mod introspection;
 
 use quiver_engine::{EdgeId, IndexSet, PropId, ScalarType, TypeId};
 use rustc_hash::FxHashMap;
