@@ -4,212 +4,21 @@
 //! orders bound to engine ids, [`filter`]), and `@cascade` propagation. Nothing executes from
 //! the raw syntax tree.
 
+mod extensions;
 pub mod filter;
+mod tree;
 pub mod vars;
 
-use quiver_engine::{EdgeId, PropId, ScalarType, TypeId};
+use quiver_engine::{ScalarType, TypeId};
 
-use crate::ast::{Document, Field, Operation, Pos, Selection, SelectionSet, Spanned, Value};
+use crate::ast::{Document, Field, Operation, Selection, SelectionSet, Spanned, Value};
 use crate::error::QueryError;
-use crate::schema::api::{Api, FieldRole, Reduce};
+use crate::schema::api::{Api, FieldRole};
 use crate::schema::{FieldKind, Schema};
 pub use filter::{Filter, OrderKey, PropBinding, parse_uid};
 pub use vars::Variables;
 
-/// The plan of a query operation.
-#[derive(Clone, Debug)]
-pub struct Plan {
-    /// Root fields in response order.
-    pub roots: Vec<RootField>,
-}
-
-/// One root field.
-#[derive(Clone, Debug)]
-pub struct RootField {
-    /// Response key.
-    pub key: String,
-    /// What to do.
-    pub kind: RootKind,
-    /// Where it is written.
-    pub pos: Pos,
-}
-
-/// What a root field does.
-#[derive(Clone, Debug)]
-pub enum RootKind {
-    /// `__typename` on the root.
-    Typename(String),
-    /// `getT`: by uid and/or `@id` values.
-    Get {
-        /// User type.
-        ty: usize,
-        /// The uid asked for.
-        uid: Option<u64>,
-        /// `@id` fields asked for.
-        xids: Vec<(PropBinding, quiver_engine::Value)>,
-        /// What to return.
-        sel: NodeSel,
-    },
-    /// `queryT`.
-    List {
-        /// User type.
-        ty: usize,
-        /// filter/order/first/offset.
-        args: ListArgs,
-        /// What to return per node.
-        sel: NodeSel,
-    },
-    /// `__schema` or `__type(name:)`.
-    Introspect {
-        /// The type asked for by `__type`, or `None` for `__schema`.
-        type_name: Option<String>,
-        /// What to write.
-        sel: MetaSel,
-    },
-    /// `shortestPath`.
-    ShortestPath {
-        /// Start node.
-        from: u64,
-        /// End node.
-        to: u64,
-        /// The engine edge types walked (forward from `from`, backward from `to`).
-        edges: Vec<EdgeId>,
-        /// Longest path considered, in edges.
-        max_depth: usize,
-    },
-    /// `aggregateT`.
-    Aggregate {
-        /// User type.
-        ty: usize,
-        /// filter.
-        filter: Option<Filter>,
-        /// What to compute.
-        sel: AggSel,
-    },
-}
-
-/// A selection on an introspection type.
-#[derive(Clone, Debug, Default)]
-pub struct MetaSel {
-    /// Response key, field name, `includeDeprecated`, and the field's own selection.
-    pub items: Vec<(String, String, bool, MetaSel)>,
-}
-
-/// filter, order, first, offset.
-#[derive(Clone, Debug, Default)]
-pub struct ListArgs {
-    /// The filter.
-    pub filter: Option<Filter>,
-    /// Sort keys (uid order when empty).
-    pub order: Vec<OrderKey>,
-    /// At most this many.
-    pub first: Option<usize>,
-    /// Skip this many.
-    pub offset: usize,
-}
-
-/// The selection on nodes of a user type.
-#[derive(Clone, Debug)]
-pub struct NodeSel {
-    /// The static user type.
-    pub ty: usize,
-    /// Output items in response order.
-    pub items: Vec<Item>,
-    /// `@cascade`: the items each node must have (by index), if any.
-    pub cascade: Option<Vec<usize>>,
-}
-
-/// One output key of a node.
-#[derive(Clone, Debug)]
-pub struct Item {
-    /// Response key.
-    pub key: String,
-    /// Concrete engine types it applies to (`None`: all).
-    pub only: Option<Vec<TypeId>>,
-    /// What it is.
-    pub kind: ItemKind,
-}
-
-/// What an item outputs.
-#[derive(Clone, Debug)]
-pub enum ItemKind {
-    /// The uid.
-    Uid,
-    /// The type name.
-    Typename,
-    /// A scalar field.
-    Scalar {
-        /// Bound per concrete type.
-        props: PropBinding,
-        /// Its scalar type.
-        scalar: ScalarType,
-        /// A list.
-        list: bool,
-    },
-    /// An edge field.
-    Edge {
-        /// Bound per concrete type (several engine edge types for one source type when the
-        /// field points to an interface: one per implementer).
-        edges: Vec<(TypeId, EdgeId)>,
-        /// A list.
-        list: bool,
-        /// filter/order/first/offset.
-        args: ListArgs,
-        /// What to return per target.
-        sel: NodeSel,
-        /// Part of a `@recurse`: a target already on the path from where the recursion began
-        /// is left out.
-        acyclic: bool,
-    },
-    /// `fAggregate`.
-    EdgeAggregate {
-        /// Bound per concrete type.
-        edges: Vec<(TypeId, EdgeId)>,
-        /// filter.
-        filter: Option<Filter>,
-        /// What to compute.
-        sel: AggSel,
-        /// `depth`/`distinct` of a self-typed list edge, unless they are the defaults.
-        walk: Option<Walk>,
-    },
-}
-
-/// How far `fAggregate` walks (SPEC §4's traversal extension).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Walk {
-    /// Edges per walk (`distinct: false`) or at most (`distinct: true`).
-    pub depth: usize,
-    /// Count distinct nodes reached rather than walks.
-    pub distinct: bool,
-}
-
-/// The deepest `fAggregate(depth:)` allowed.
-pub const MAX_WALK_DEPTH: usize = 64;
-
-/// The selection on an aggregate result.
-#[derive(Clone, Debug, Default)]
-pub struct AggSel {
-    /// Output items in response order.
-    pub items: Vec<(String, AggItem)>,
-}
-
-/// One aggregate output.
-#[derive(Clone, Debug)]
-pub enum AggItem {
-    /// `__typename`.
-    Typename(String),
-    /// `count`.
-    Count,
-    /// `fMin`...
-    Reduce {
-        /// Bound per concrete type.
-        props: Vec<(TypeId, PropId)>,
-        /// Which reduction.
-        op: Reduce,
-        /// The field's type.
-        scalar: ScalarType,
-    },
-}
+pub use tree::*;
 
 /// Plans `op` of `doc` (already validated) with coerced `vars`.
 pub fn plan(
@@ -582,7 +391,7 @@ impl<'a> Planner<'a> {
                 edges,
                 filter: self.filter_arg(target, &args)?,
                 sel: self.agg_sel(target, fs)?,
-                walk: walk_args(&args)?,
+                walk: extensions::walk_args(&args)?,
             }
         } else if let Some(target) = target_ty {
             let args = self.list_args(target, &args)?;
@@ -625,107 +434,6 @@ impl<'a> Planner<'a> {
             ItemKind::Scalar { props, scalar, list }
         };
         Ok(Item { key, only, kind })
-    }
-
-    /// The selection on introspection type `ty` of every field sharing one response key.
-    fn meta_sel(&self, ty: &str, fields: &[&'a Field]) -> Result<MetaSel, QueryError> {
-        let mut sel = MetaSel::default();
-        for f in fields {
-            for (key, fs, _) in self.collect(&f.selection_set, ty)? {
-                if sel.items.iter().any(|i| i.0 == key) {
-                    continue;
-                }
-                let name = fs[0].name.value.clone();
-                let include = self
-                    .args(fs[0])
-                    .iter()
-                    .any(|(n, v)| n == "includeDeprecated" && v.node == Value::Boolean(true));
-                let sub = match self.api.field(ty, &name) {
-                    Some(def) if !fs[0].selection_set.items.is_empty() => {
-                        self.meta_sel(def.ty.base(), &fs)?
-                    }
-                    _ => MetaSel::default(),
-                };
-                sel.items.push((key, name, include, sub));
-            }
-        }
-        Ok(sel)
-    }
-
-    /// `@recurse(depth:)` on the fields of one response key: how many levels, if present.
-    fn recurse_depth(&self, fs: &[&Field]) -> Result<Option<usize>, QueryError> {
-        let Some(d) = fs.iter().flat_map(|f| f.directives.iter()).find(|d| d.name.value == "recurse") else {
-            return Ok(None);
-        };
-        let Some(arg) = d.arguments.iter().find(|a| a.name.value == "depth") else { return Ok(None) };
-        match vars::substitute(&arg.value.node, self.vars) {
-            Value::Int(i) => {
-                i.parse::<usize>().ok().filter(|n| (1..=MAX_WALK_DEPTH).contains(n)).map(Some).ok_or_else(
-                    || {
-                        filter::bad(
-                            arg.value.pos,
-                            format!("@recurse depth must be between 1 and {MAX_WALK_DEPTH}, not {i}"),
-                        )
-                    },
-                )
-            }
-            _ => Err(filter::bad(arg.value.pos, "@recurse needs depth: an Int")),
-        }
-    }
-
-    /// `shortestPath(from, to, via, maxDepth)`: `via` names edge fields of any type.
-    fn shortest_path(&self, args: &[(String, Spanned<Value>)]) -> Result<RootKind, QueryError> {
-        let mut out = RootKind::ShortestPath { from: 0, to: 0, edges: Vec::new(), max_depth: MAX_WALK_DEPTH };
-        let RootKind::ShortestPath { from, to, edges, max_depth } = &mut out else { return Ok(out) };
-        for (name, v) in args {
-            let uid = || {
-                filter::parse_uid_value(&v.node).ok_or_else(|| {
-                    filter::bad(v.pos, format!("{} is not a uid such as \"0x2a\"", v.node.describe()))
-                })
-            };
-            match name.as_str() {
-                "from" => *from = uid()?,
-                "to" => *to = uid()?,
-                "maxDepth" if v.node != Value::Null => {
-                    let Value::Int(i) = &v.node else { continue };
-                    *max_depth =
-                        i.parse::<usize>().ok().filter(|d| *d <= MAX_WALK_DEPTH).ok_or_else(|| {
-                            filter::bad(
-                                v.pos,
-                                format!("maxDepth must be between 0 and {MAX_WALK_DEPTH}, not {i}"),
-                            )
-                        })?;
-                }
-                "via" => {
-                    let names: Vec<&Spanned<Value>> = match &v.node {
-                        Value::List(items) => items.iter().collect(),
-                        _ => vec![v],
-                    };
-                    for n in names {
-                        let Value::String(field) = &n.node else { continue };
-                        let mut found = false;
-                        for t in &self.schema.types {
-                            if let Some(FieldKind::Edge { edges: stored, .. }) =
-                                t.fields.iter().find(|f| f.name == *field).map(|f| &f.kind)
-                            {
-                                found = true;
-                                edges.extend(stored.iter().map(|(_, e)| *e));
-                            }
-                        }
-                        if !found {
-                            return Err(filter::bad(
-                                n.pos,
-                                format!("via names {field}, which is no edge field"),
-                            ));
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        edges.sort_unstable();
-        edges.dedup();
-        Ok(out)
     }
 
     fn agg_sel(&self, ty: usize, fields: &[&'a Field]) -> Result<AggSel, QueryError> {
@@ -774,21 +482,4 @@ fn union(a: Option<Vec<String>>, b: Option<&Vec<String>>) -> Option<Vec<String>>
         }
         _ => None,
     }
-}
-
-/// `depth` and `distinct` of `fAggregate`; `None` for a plain one-step count.
-fn walk_args(args: &[(String, Spanned<Value>)]) -> Result<Option<Walk>, QueryError> {
-    let mut walk = Walk { depth: 1, distinct: false };
-    for (name, v) in args {
-        match (name.as_str(), &v.node) {
-            ("depth", Value::Int(i)) => {
-                walk.depth = i.parse::<usize>().ok().filter(|d| *d <= MAX_WALK_DEPTH).ok_or_else(|| {
-                    filter::bad(v.pos, format!("depth must be between 0 and {MAX_WALK_DEPTH}, not {i}"))
-                })?;
-            }
-            ("distinct", Value::Boolean(b)) => walk.distinct = *b,
-            _ => {}
-        }
-    }
-    Ok((walk != Walk { depth: 1, distinct: false }).then_some(walk))
 }

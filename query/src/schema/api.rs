@@ -96,6 +96,18 @@ pub enum FieldRole {
     ShortestPath,
     /// A field of the introspection system (`__schema`, `__type`, and the fields of `__Type`...).
     Meta,
+    /// `addT`.
+    Add(usize),
+    /// `updateT`.
+    Update(usize),
+    /// `deleteT`.
+    Delete(usize),
+    /// The nodes of a mutation payload (`t` of `AddTPayload`...).
+    PayloadNodes(usize),
+    /// `numUids` of a payload.
+    NumUids,
+    /// `msg` of a payload.
+    Msg,
     /// `count` of an aggregate result.
     Count,
     /// `<field>Min|Max|Sum|Avg` of an aggregate result over user type `ty`.
@@ -419,10 +431,16 @@ impl Api {
             },
             p0,
         )?;
+        super::mutations::add(&mut api, schema)?;
         super::introspection::add_types(&mut api)?;
         api.meta_fields = super::introspection::root_fields();
         api.directives = standard_directives();
         Ok(api)
+    }
+
+    /// `filter`, `order`, `first`, `offset` for a list of `target` (payloads use it too).
+    pub(super) fn list_args(&self, schema: &Schema, target: usize) -> Vec<InputValue> {
+        self.edge_args(schema, target)
     }
 
     /// `filter`, `order` (when the target has orderable fields), `first`, `offset`.

@@ -13,6 +13,7 @@ mod build;
 mod catalog;
 mod filters;
 mod introspection;
+pub mod mutations;
 
 use quiver_engine::{EdgeId, IndexSet, PropId, ScalarType, TypeId};
 use rustc_hash::FxHashMap;
