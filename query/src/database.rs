@@ -137,6 +137,22 @@ impl Response {
     }
 }
 
+/// Closes a response whose `data` is written: appends the errors, if any.
+pub(crate) fn finish(mut json: String, errors: Vec<QueryError>) -> Response {
+    if !errors.is_empty() {
+        json.push_str(",\"errors\":[");
+        for (i, e) in errors.iter().enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            e.write_json(&mut json);
+        }
+        json.push(']');
+    }
+    json.push('}');
+    Response { json, errors }
+}
+
 impl Database {
     /// Opens (creating if missing) the database in `dir` with default options.
     pub fn open(dir: impl AsRef<Path>) -> Result<Database, Error> {
@@ -279,6 +295,12 @@ impl Database {
             Ok(v) => v,
             Err(errors) => return Response::request_errors(errors),
         };
+        if op.kind == crate::ast::OperationKind::Mutation {
+            return match plan::mutation::plan_mutation(&loaded.schema, &loaded.api, doc, op, &vars) {
+                Ok(p) => crate::mutate::run(&self.store, &loaded, &p, self.limits.max_nodes),
+                Err(e) => Response::request_errors(vec![e]),
+            };
+        }
         let make = || plan::plan(&loaded.schema, &loaded.api, doc, op, &vars);
         let fresh;
         let planned = if op.variables.is_empty() {
@@ -304,18 +326,7 @@ impl Database {
             &mut json,
             &mut errors,
         );
-        if !errors.is_empty() {
-            json.push_str(",\"errors\":[");
-            for (i, e) in errors.iter().enumerate() {
-                if i > 0 {
-                    json.push(',');
-                }
-                e.write_json(&mut json);
-            }
-            json.push(']');
-        }
-        json.push('}');
-        Response { json, errors }
+        finish(json, errors)
     }
 
     /// Verifies the storage (see [`quiver_engine::Store::check`]).

@@ -19,6 +19,7 @@ mod export;
 pub mod grammar;
 mod import;
 pub mod json;
+mod mutate;
 pub mod plan;
 pub mod schema;
 pub mod validate;

@@ -175,7 +175,7 @@ fn type_lookups_wrappers_interfaces_and_defaults() {
     );
     assert_eq!(
         q("{ __schema { queryType { name __typename } mutationType { name } } __typename }"),
-        r#"{"data":{"__schema":{"queryType":{"name":"Query","__typename":"__Type"},"mutationType":null},"__typename":"Query"}}"#
+        r#"{"data":{"__schema":{"queryType":{"name":"Query","__typename":"__Type"},"mutationType":{"name":"Mutation"}},"__typename":"Query"}}"#
     );
     // Validation applies to introspection too.
     assert_eq!(

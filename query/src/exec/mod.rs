@@ -206,6 +206,54 @@ fn engine_types(schema: &Schema, ty: usize) -> Vec<TypeId> {
     schema.concrete(ty).iter().filter_map(|&c| schema.types[c].engine).collect()
 }
 
+/// Writes the nodes `uids` of user type `ty` that pass `args` as a list (a mutation payload's
+/// nodes); the error message when that fails.
+#[allow(clippy::too_many_arguments)]
+pub fn write_nodes(
+    snap: &Snapshot,
+    schema: &Schema,
+    api: &crate::schema::api::Api,
+    ty: usize,
+    uids: &[u64],
+    args: &ListArgs,
+    sel: &NodeSel,
+    max_nodes: usize,
+    out: &mut String,
+) -> Result<(), String> {
+    let mut ids = uids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let filter = match &args.filter {
+        Some(f) => crate::plan::Filter::All(vec![crate::plan::Filter::Ids(ids), f.clone()]),
+        None => crate::plan::Filter::Ids(ids),
+    };
+    let kind =
+        RootKind::List { ty, args: ListArgs { filter: Some(filter), ..args.clone() }, sel: sel.clone() };
+    let budget = Budget(std::cell::Cell::new(max_nodes), max_nodes);
+    let w = write::Writer { snap, schema, api };
+    let mark = out.len();
+    run_root(snap, schema, &w, &budget, &kind, out).map_err(|e| {
+        out.truncate(mark);
+        match e {
+            ExecError::Engine(e) => format!("storage error: {e}"),
+            ExecError::TooManyNodes(n) => format!("the answer has more than {n} nodes"),
+            ExecError::CountOverflow => "the walk count does not fit an Int (2^63 - 1)".to_string(),
+        }
+    })
+}
+
+/// The nodes of the types that pass the filter (all of them without one), by uid.
+pub fn matching(
+    snap: &Snapshot,
+    types: &[TypeId],
+    f: Option<&crate::plan::Filter>,
+) -> Result<Vec<Dense>, String> {
+    root_nodes(snap, types, f).map_err(|e| match e {
+        ExecError::Engine(e) => format!("storage error: {e}"),
+        other => format!("{other:?}"),
+    })
+}
+
 /// The nodes of the types that pass the filter, by uid: candidates from an index when one
 /// answers the filter, else every node of the types, then each tested.
 fn root_nodes(snap: &Snapshot, types: &[TypeId], f: Option<&crate::plan::Filter>) -> R<Vec<Dense>> {

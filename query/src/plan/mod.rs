@@ -6,6 +6,7 @@
 
 mod extensions;
 pub mod filter;
+pub mod mutation;
 mod tree;
 pub mod vars;
 
