@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use quiver_engine::{Direction, ScalarType, Value as EValue, WriteTxn};
+use quiver_engine::{ScalarType, Value as EValue, WriteTxn};
 use rustc_hash::FxHashSet;
 use serde_json::{Map, Value as Json};
 
@@ -447,36 +447,8 @@ impl Importer<'_, '_> {
                         let p = if *list { FieldPath::Index(&fpath, i) } else { fpath };
                         dsts.push(self.node(item, *target, false, &p)?);
                     }
-                    let (file, line) = (self.file, self.line);
-                    let fail = move |er: quiver_engine::Error| Error::Import {
-                        file: file.to_string(),
-                        line,
-                        field: fpath.to_string(),
-                        message: er.to_string(),
-                    };
-                    if let [(_, e)] = stored.as_slice() {
-                        self.txn.add_edges(*e, uid, &dsts).map_err(fail)?;
-                    } else {
-                        // An edge to an interface: one engine edge type per implementer. A
-                        // singular one keeps one target over all of them.
-                        if !*list {
-                            for &(_, e) in stored {
-                                for old in self.txn.neighbors(e, Direction::Out, uid).map_err(fail)? {
-                                    if !dsts.contains(&old) {
-                                        self.txn.remove_edge(e, uid, old).map_err(fail)?;
-                                    }
-                                }
-                            }
-                        }
-                        for &d in &dsts {
-                            let t = self.txn.node_type(d);
-                            let e = stored.iter().find(|(tt, _)| Some(*tt) == t).map(|x| x.1);
-                            let e = e.ok_or_else(|| {
-                                self.err(fpath, format!("{d:#x} cannot be a target of this field"))
-                            })?;
-                            self.txn.add_edge(e, uid, d).map_err(fail)?;
-                        }
-                    }
+                    crate::mutate::link(&mut self.txn, stored, *list, uid, &dsts)
+                        .map_err(|er| self.err(fpath, er.to_string()))?;
                     self.edges += dsts.len() as u64;
                 }
                 _ => return Err(self.err(fpath, "field is not bound to the catalog")),

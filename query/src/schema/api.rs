@@ -434,7 +434,7 @@ impl Api {
         super::mutations::add(&mut api, schema)?;
         super::introspection::add_types(&mut api)?;
         api.meta_fields = super::introspection::root_fields();
-        api.directives = standard_directives();
+        api.directives = super::directives::standard();
         Ok(api)
     }
 
@@ -593,50 +593,4 @@ impl Api {
         )?;
         Ok(())
     }
-}
-
-fn standard_directives() -> Vec<DirectiveDef> {
-    use DirectiveLocation as L;
-    let cond = |name: &str, description: &str| DirectiveDef {
-        name: name.into(),
-        description: Some(description.into()),
-        locations: vec![L::Field, L::FragmentSpread, L::InlineFragment],
-        args: vec![input("if", named("Boolean").non_null())],
-    };
-    vec![
-        cond(
-            "include",
-            "Directs the executor to include this field or fragment only when the `if` argument is true.",
-        ),
-        cond("skip", "Directs the executor to skip this field or fragment when the `if` argument is true."),
-        DirectiveDef {
-            name: "cascade".into(),
-            description: Some(
-                "Drops every result that lacks one of the fields selected (or of `fields`).".into(),
-            ),
-            locations: vec![L::Field],
-            args: vec![input("fields", named("String").list())],
-        },
-        DirectiveDef {
-            name: "recurse".into(),
-            description: Some(
-                "Expands an edge to the same type again inside itself, `depth` levels in all; a node \
-                 already on the path is not repeated."
-                    .into(),
-            ),
-            locations: vec![L::Field],
-            args: vec![input("depth", named("Int").non_null())],
-        },
-        DirectiveDef {
-            name: "deprecated".into(),
-            description: Some("Marks an element of a GraphQL schema as no longer supported.".into()),
-            locations: vec![L::FieldDefinition, L::EnumValue],
-            args: vec![InputValue {
-                name: "reason".into(),
-                description: None,
-                ty: named("String"),
-                default: Some(Value::String("No longer supported".into())),
-            }],
-        },
-    ]
 }

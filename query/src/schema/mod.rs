@@ -11,6 +11,7 @@
 pub mod api;
 mod build;
 mod catalog;
+mod directives;
 mod filters;
 mod introspection;
 pub mod mutations;
