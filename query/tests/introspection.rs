@@ -183,3 +183,51 @@ fn type_lookups_wrappers_interfaces_and_defaults() {
         r#"{"errors":[{"message":"Field \"Query.__type\" argument \"name\" of type \"String!\" is required, but it was not provided.","locations":[{"line":1,"column":3}],"path":["__type"]}]}"#
     );
 }
+
+/// graphql-js (the reference implementation) rebuilds the schema from the introspection answer
+/// and validates the customer-360 query against it. Installs `graphql@16` from npm into
+/// `target/graphql-js` on first run (node and npm are required).
+#[test]
+fn graphql_js_accepts_the_introspection_answer() {
+    use std::process::Command;
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let tools = manifest.join("../target/graphql-js");
+    if !tools.join("node_modules/graphql/package.json").exists() {
+        std::fs::create_dir_all(&tools).unwrap();
+        let out = Command::new("npm")
+            .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&tools)
+            .arg("graphql@16")
+            .output()
+            .expect("npm is needed to fetch graphql-js");
+        assert!(
+            out.status.success(),
+            "npm install graphql@16 failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    db.set_schema(&fixture("../tests/fixtures/customer360/schema.graphql")).unwrap();
+    let answer = dir.path().join("introspection.json");
+    std::fs::write(
+        &answer,
+        db.execute(&fixture("tests/fixtures/introspection.graphql"), &Value::Null).json(),
+    )
+    .unwrap();
+    let script = tools.join("check.mjs");
+    std::fs::copy(manifest.join("tests/graphql_js/check.mjs"), &script).unwrap();
+    let out = Command::new("node")
+        .arg(&script)
+        .arg(&answer)
+        .arg(manifest.join("../tests/fixtures/customer360/query.graphql"))
+        .output()
+        .expect("node is needed to run graphql-js");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "graphql-js refused: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["query"], "Query");
+    assert_eq!(report["mutation"], "Mutation");
+    assert_eq!(report["addCustomer"], "AddCustomerPayload");
+    assert_eq!(report["problems"], serde_json::json!([]));
+}
