@@ -458,26 +458,36 @@ fn expand(
                         continue;
                     };
                     let adj = snap.adjacency(*e, Direction::Out);
-                    per_node.push(if walk.distinct {
-                        let reached = traverse::reach(snap, &adj, n, walk.depth, f.as_ref())?;
-                        aggregate(snap, agg, &reached)?
+                    let reduces =
+                        agg.items.iter().any(|(_, i)| matches!(i, crate::plan::AggItem::Reduce { .. }));
+                    // The reductions need the nodes; a count alone never lists them.
+                    let (count, nodes_for_reductions) = if walk.distinct {
+                        let mut reached = Vec::new();
+                        let count = traverse::reach(
+                            snap,
+                            &adj,
+                            n,
+                            walk.depth,
+                            f.as_ref(),
+                            reduces.then_some(&mut reached),
+                        )?;
+                        (count, reached)
                     } else {
                         let count = traverse::walks(snap, &adj, n, walk.depth, f.as_ref())?;
-                        let reduces =
-                            agg.items.iter().any(|(_, i)| matches!(i, crate::plan::AggItem::Reduce { .. }));
                         let ends = if reduces {
                             traverse::walk_ends(snap, &adj, n, walk.depth, f.as_ref())?
                         } else {
                             Vec::new()
                         };
-                        let mut values = aggregate(snap, agg, &ends)?;
-                        for ((_, item), v) in agg.items.iter().zip(values.iter_mut()) {
-                            if matches!(item, crate::plan::AggItem::Count) {
-                                *v = write::AggValue::Int(count as i64);
-                            }
+                        (count, ends)
+                    };
+                    let mut values = aggregate(snap, agg, &nodes_for_reductions)?;
+                    for ((_, item), v) in agg.items.iter().zip(values.iter_mut()) {
+                        if matches!(item, crate::plan::AggItem::Count) {
+                            *v = write::AggValue::Int(count as i64);
                         }
-                        values
-                    });
+                    }
+                    per_node.push(values);
                 }
                 Expanded::Aggregate(per_node)
             }

@@ -8,8 +8,62 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::{ExecError, R, filter};
 use crate::plan::Filter;
 
-/// A frontier size above which dense arrays replace hash maps.
-const DENSE_ABOVE: usize = 4096;
+/// Reusable buffers for the kernels, one set per thread: all-zero between uses, so a query
+/// pays only for what it touches, never for clearing or allocating arrays the graph's size.
+#[derive(Default)]
+struct Scratch {
+    counts: Vec<u64>,
+    next: Vec<u64>,
+    frontier: Vec<Dense>,
+    next_frontier: Vec<Dense>,
+    seen: Vec<u64>,
+    touched: Vec<u32>,
+}
+
+impl Scratch {
+    fn fit(&mut self, len: u32) {
+        let len = len as usize;
+        if self.counts.len() < len {
+            self.counts.resize(len, 0);
+            self.next.resize(len, 0);
+            self.seen.resize(len.div_ceil(64), 0);
+        }
+    }
+
+    /// Restores the all-zero state after a walk count, whatever happened.
+    fn clear_counts(&mut self) {
+        for &v in &self.frontier {
+            self.counts[v as usize] = 0;
+        }
+        for &v in &self.next_frontier {
+            self.next[v as usize] = 0;
+        }
+        self.frontier.clear();
+        self.next_frontier.clear();
+    }
+
+    /// Restores the all-zero state after a search.
+    fn clear_seen(&mut self) {
+        for &w in &self.touched {
+            self.seen[w as usize] = 0;
+        }
+        self.touched.clear();
+        self.frontier.clear();
+        self.next_frontier.clear();
+    }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+fn with_scratch<T>(len: u32, f: impl FnOnce(&mut Scratch) -> T) -> T {
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        s.fit(len);
+        f(&mut s)
+    })
+}
 
 /// Whether a node stepped on passes the filter (no filter: every node does).
 fn passes(snap: &Snapshot, f: Option<&Filter>, d: Dense) -> R<bool> {
@@ -20,7 +74,8 @@ fn passes(snap: &Snapshot, f: Option<&Filter>, d: Dense) -> R<bool> {
 }
 
 /// The number of walks of exactly `depth` edges from `start`, every node stepped on passing
-/// `f`. Errors when the count does not fit an Int.
+/// `f`: per-level multiplicity sums, the last level needing only (filtered) degrees. Errors
+/// when the count does not fit an Int.
 pub(super) fn walks(
     snap: &Snapshot,
     adj: &AdjacencyView<'_>,
@@ -31,131 +86,125 @@ pub(super) fn walks(
     if depth == 0 {
         return Ok(1);
     }
-    // Multiplicity of each node at the current level.
-    let mut level: Vec<(Dense, u64)> = vec![(start, 1)];
-    let mut dense: Vec<u64> = Vec::new();
-    let mut touched: Vec<Dense> = Vec::new();
+    with_scratch(snap.dense_len(), |s| {
+        let result = count_walks(s, snap, adj, start, depth, f);
+        s.clear_counts();
+        result
+    })
+}
+
+fn count_walks(
+    s: &mut Scratch,
+    snap: &Snapshot,
+    adj: &AdjacencyView<'_>,
+    start: Dense,
+    depth: usize,
+    f: Option<&Filter>,
+) -> R<u64> {
+    s.frontier.push(start);
+    s.counts[start as usize] = 1;
     for _ in 1..depth {
-        let reach: usize = level.iter().map(|(d, _)| adj.degree(*d)).sum();
-        let mut next: Vec<(Dense, u64)> = Vec::new();
-        if reach > DENSE_ABOVE {
-            if dense.is_empty() {
-                dense = vec![0; snap.dense_len() as usize];
-            }
-            for &(u, m) in &level {
-                for &v in adj.neighbors(u) {
-                    let slot = &mut dense[v as usize];
-                    if *slot == 0 {
-                        touched.push(v);
-                    }
-                    *slot = slot.checked_add(m).ok_or(ExecError::CountOverflow)?;
+        for i in 0..s.frontier.len() {
+            let v = s.frontier[i];
+            let c = s.counts[v as usize];
+            for &t in adj.neighbors(v) {
+                let slot = &mut s.next[t as usize];
+                if *slot == 0 {
+                    s.next_frontier.push(t);
                 }
-            }
-            for v in touched.drain(..) {
-                let m = std::mem::take(&mut dense[v as usize]);
-                if passes(snap, f, v)? {
-                    next.push((v, m));
-                }
-            }
-        } else {
-            let mut map: FxHashMap<Dense, u64> = FxHashMap::default();
-            for &(u, m) in &level {
-                for &v in adj.neighbors(u) {
-                    let slot = map.entry(v).or_insert(0);
-                    *slot = slot.checked_add(m).ok_or(ExecError::CountOverflow)?;
-                }
-            }
-            for (v, m) in map {
-                if passes(snap, f, v)? {
-                    next.push((v, m));
-                }
+                *slot = slot.checked_add(c).ok_or(ExecError::CountOverflow)?;
             }
         }
-        level = next;
+        if f.is_some() {
+            // Nodes the filter refuses take no further step.
+            let mut kept = 0;
+            for i in 0..s.next_frontier.len() {
+                let t = s.next_frontier[i];
+                if passes(snap, f, t)? {
+                    s.next_frontier[kept] = t;
+                    kept += 1;
+                } else {
+                    s.next[t as usize] = 0;
+                }
+            }
+            s.next_frontier.truncate(kept);
+        }
+        for &v in &s.frontier {
+            s.counts[v as usize] = 0;
+        }
+        s.frontier.clear();
+        std::mem::swap(&mut s.counts, &mut s.next);
+        std::mem::swap(&mut s.frontier, &mut s.next_frontier);
     }
-    // The last step only counts: a node's degree when there is no filter.
     let mut total: u64 = 0;
-    for &(u, m) in &level {
+    for &v in &s.frontier {
         let n = match f {
-            None => adj.degree(u) as u64,
+            None => adj.degree(v) as u64,
             Some(_) => {
                 let mut n = 0u64;
-                for &v in adj.neighbors(u) {
-                    if passes(snap, f, v)? {
+                for &t in adj.neighbors(v) {
+                    if passes(snap, f, t)? {
                         n += 1;
                     }
                 }
                 n
             }
         };
-        total = n.checked_mul(m).and_then(|x| total.checked_add(x)).ok_or(ExecError::CountOverflow)?;
-    }
-    if total > i64::MAX as u64 {
-        return Err(ExecError::CountOverflow);
+        total = n
+            .checked_mul(s.counts[v as usize])
+            .and_then(|x| total.checked_add(x))
+            .filter(|t| *t <= i64::MAX as u64)
+            .ok_or(ExecError::CountOverflow)?;
     }
     Ok(total)
 }
 
-/// The visited set of a search: a hash set while small, a bitmap over dense numbers after.
-struct Visited {
-    small: FxHashSet<Dense>,
-    bits: Vec<u64>,
-}
-
-impl Visited {
-    fn new() -> Visited {
-        Visited { small: FxHashSet::default(), bits: Vec::new() }
-    }
-
-    /// Marks `d`; whether it was new.
-    fn insert(&mut self, d: Dense, len: u32) -> bool {
-        if self.bits.is_empty() {
-            let new = self.small.insert(d);
-            if self.small.len() > DENSE_ABOVE {
-                self.bits = vec![0; (len as usize).div_ceil(64)];
-                for &x in &self.small {
-                    self.bits[x as usize / 64] |= 1 << (x % 64);
-                }
-                self.small = FxHashSet::default();
-            }
-            return new;
-        }
-        let (w, b) = (d as usize / 64, 1u64 << (d % 64));
-        let new = self.bits[w] & b == 0;
-        self.bits[w] |= b;
-        new
-    }
-}
-
-/// The distinct nodes reachable from `start` by walks of 1..=`depth` edges, every node stepped
-/// on passing `f` (the start counts only when a cycle reaches it), in the order found.
+/// The number of distinct nodes reachable from `start` by walks of 1..=`depth` edges, every
+/// node stepped on passing `f` (the start counts only when a cycle reaches it): a BFS with a
+/// bitmap. With `found`, the nodes too, in the order reached.
 pub(super) fn reach(
     snap: &Snapshot,
     adj: &AdjacencyView<'_>,
     start: Dense,
     depth: usize,
     f: Option<&Filter>,
-) -> R<Vec<Dense>> {
-    let len = snap.dense_len();
-    let mut seen = Visited::new();
-    let mut found = Vec::new();
-    let mut frontier = vec![start];
-    for _ in 0..depth {
-        let mut next = Vec::new();
-        for &u in &frontier {
-            for &v in adj.neighbors(u) {
-                if seen.insert(v, len) && passes(snap, f, v)? {
-                    found.push(v);
-                    next.push(v);
+    mut found: Option<&mut Vec<Dense>>,
+) -> R<u64> {
+    with_scratch(snap.dense_len(), |s| {
+        let result = (|| {
+            s.frontier.push(start);
+            let mut count = 0u64;
+            for _ in 0..depth {
+                for i in 0..s.frontier.len() {
+                    for &t in adj.neighbors(s.frontier[i]) {
+                        let (w, bit) = (t as usize / 64, 1u64 << (t % 64));
+                        if s.seen[w] & bit != 0 {
+                            continue;
+                        }
+                        if s.seen[w] == 0 {
+                            s.touched.push(w as u32);
+                        }
+                        s.seen[w] |= bit;
+                        if passes(snap, f, t)? {
+                            s.next_frontier.push(t);
+                            count += 1;
+                            if let Some(out) = found.as_deref_mut() {
+                                out.push(t);
+                            }
+                        }
+                    }
                 }
+                if s.next_frontier.is_empty() {
+                    break;
+                }
+                s.frontier.clear();
+                std::mem::swap(&mut s.frontier, &mut s.next_frontier);
             }
-        }
-        if next.is_empty() {
-            break;
-        }
-        frontier = next;
-    }
-    Ok(found)
+            Ok(count)
+        })();
+        s.clear_seen();
+        result
+    })
 }
 
 /// The distinct nodes where walks of exactly `depth` edges from `start` end, every node stepped
