@@ -231,3 +231,51 @@ fn graphql_js_accepts_the_introspection_answer() {
     assert_eq!(report["addCustomer"], "AddCustomerPayload");
     assert_eq!(report["problems"], serde_json::json!([]));
 }
+
+/// graphql-core (what the Python `gql` client is built on) does the same: installed from PyPI
+/// into a virtual environment in `target/graphql-core` on first run (python3 is required).
+#[test]
+fn graphql_core_accepts_the_introspection_answer() {
+    use std::process::Command;
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let venv = manifest.join("../target/graphql-core");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        let out =
+            Command::new("python3").args(["-m", "venv"]).arg(&venv).output().expect("python3 is needed");
+        assert!(out.status.success(), "python3 -m venv failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let probe = Command::new(&python).args(["-c", "import graphql"]).output().unwrap();
+    if !probe.status.success() {
+        let out = Command::new(&python)
+            .args(["-m", "pip", "install", "-q", "graphql-core>=3.2,<3.4"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pip install graphql-core failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    db.set_schema(&fixture("../tests/fixtures/customer360/schema.graphql")).unwrap();
+    let answer = dir.path().join("introspection.json");
+    std::fs::write(
+        &answer,
+        db.execute(&fixture("tests/fixtures/introspection.graphql"), &Value::Null).json(),
+    )
+    .unwrap();
+    let out = Command::new(&python)
+        .arg(manifest.join("tests/graphql_core/check.py"))
+        .arg(&answer)
+        .arg(manifest.join("../tests/fixtures/customer360/query.graphql"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "graphql-core refused: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["mutation"], "Mutation");
+    assert_eq!(report["addCustomer"], "AddCustomerPayload");
+    assert_eq!(report["problems"], serde_json::json!([]));
+}
