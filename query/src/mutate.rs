@@ -2,11 +2,13 @@
 //! rolls the whole operation back and says which field and which input failed), then the
 //! payloads, read from the committed state (or, for deleted nodes, from the state before).
 
-use quiver_engine::{Direction, EdgeId, Snapshot, TypeId, Value as EValue, WriteTxn};
+use quiver_engine::{Direction, EdgeId, PropId, Snapshot, TypeId, Value as EValue, ValueView, WriteTxn};
+use rustc_hash::FxHashSet;
 
 use crate::ast::{Spanned, Value};
 use crate::database::{Loaded, Response};
 use crate::error::{PathSegment, QueryError};
+use crate::exec::filter::NodeSource;
 use crate::plan::filter;
 use crate::plan::mutation::{Action, MutationField, MutationPlan, PayloadItem};
 use crate::schema::{FieldKind, Schema};
@@ -56,11 +58,13 @@ pub(crate) fn run(
     };
     let before = txn.start_snapshot();
     let mut touched: Vec<Vec<u64>> = Vec::new();
+    let mut changed = FxHashSet::default();
     for field in &plan.fields {
         let mut m = Mutator {
             schema: &loaded.schema,
             txn: &mut txn,
             before: &before,
+            changed: &mut changed,
             path: vec![PathSegment::Key(field.key.clone())],
         };
         match m.field(field) {
@@ -148,10 +152,44 @@ fn payload(
     out.push('}');
 }
 
+/// A node as the write transaction sees it, for the filters of later fields.
+struct TxnNode<'t, 's> {
+    txn: &'t mut WriteTxn<'s>,
+    uid: u64,
+}
+
+impl NodeSource for TxnNode<'_, '_> {
+    fn node_type(&mut self) -> Option<TypeId> {
+        self.txn.node_type(self.uid)
+    }
+
+    fn uid(&mut self) -> u64 {
+        self.uid
+    }
+
+    fn value_test(
+        &mut self,
+        prop: PropId,
+        test: &mut dyn FnMut(Option<&ValueView<'_>>) -> bool,
+    ) -> quiver_engine::Result<bool> {
+        let Some(v) = self.txn.value(self.uid, prop)? else { return Ok(test(None)) };
+        let bytes = v.encode();
+        // Just encoded here, so it decodes.
+        let view = ValueView::decode(&bytes).map_err(|e| quiver_engine::Error::Invalid(e.0.to_string()))?;
+        Ok(test(Some(&view)))
+    }
+
+    fn has_edges(&mut self, edge: EdgeId) -> quiver_engine::Result<bool> {
+        Ok(!self.txn.neighbors(edge, Direction::Out, self.uid)?.is_empty())
+    }
+}
+
 struct Mutator<'m, 's> {
     schema: &'m Schema,
     txn: &'m mut WriteTxn<'s>,
     before: &'m Snapshot,
+    /// Nodes earlier fields of the operation created or changed (values or edges, either end).
+    changed: &'m mut FxHashSet<u64>,
     /// Where in the response and the input the current value is.
     path: Vec<PathSegment>,
 }
@@ -198,23 +236,63 @@ impl Mutator<'_, '_> {
             Action::Delete { filter } => {
                 let uids = self.matching(field.ty, filter.as_ref())?;
                 for &uid in &uids {
+                    // The nodes it pointed to, and those pointing to it, lose an edge.
+                    let mut neighbours = Vec::new();
+                    if let Some(t) = self.txn.node_type(uid) {
+                        let edges: Vec<EdgeId> = self
+                            .before
+                            .catalog()
+                            .edges
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, e)| !e.dropped && (e.source == t || e.target == t))
+                            .map(|(i, _)| i as EdgeId)
+                            .collect();
+                        for e in edges {
+                            for dir in [Direction::Out, Direction::In] {
+                                neighbours
+                                    .extend(self.txn.neighbors(e, dir, uid).map_err(|er| self.engine(er))?);
+                            }
+                        }
+                    }
                     self.txn.delete_node(uid).map_err(|e| self.engine(e))?;
+                    self.changed.extend(neighbours);
+                    self.changed.insert(uid);
                 }
                 Ok(uids)
             }
         }
     }
 
-    /// The uids the filter selects, as the operation found the database.
-    fn matching(&self, ty: usize, f: Option<&filter::Filter>) -> Result<Vec<u64>, QueryError> {
+    /// The uids the filter selects, as the operation has left the database so far: matches in
+    /// the snapshot the transaction started from (answered by the indexes), except the nodes
+    /// earlier fields changed, which are tested as the transaction sees them.
+    fn matching(&mut self, ty: usize, f: Option<&filter::Filter>) -> Result<Vec<u64>, QueryError> {
         let types: Vec<TypeId> =
             self.schema.concrete(ty).iter().filter_map(|&c| self.schema.types[c].engine).collect();
         let nodes = crate::exec::matching(self.before, &types, f).map_err(|e| self.err(e))?;
-        Ok(nodes
+        let mut out: Vec<u64> = nodes
             .into_iter()
             .map(|d| self.before.uid(d))
-            .filter(|u| self.txn.node_type(*u).is_some())
-            .collect())
+            .filter(|u| !self.changed.contains(u) && self.txn.node_type(*u).is_some())
+            .collect();
+        let mut changed: Vec<u64> = self.changed.iter().copied().collect();
+        changed.sort_unstable();
+        for uid in changed {
+            if !self.txn.node_type(uid).is_some_and(|t| types.contains(&t)) {
+                continue;
+            }
+            let pass = match f {
+                None => true,
+                Some(f) => crate::exec::filter::eval(&mut TxnNode { txn: self.txn, uid }, f)
+                    .map_err(|e| self.engine(e))?,
+            };
+            if pass {
+                out.push(uid);
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
     }
 
     /// An `@id` value of `ty` already held by a node: that node.
@@ -254,6 +332,7 @@ impl Mutator<'_, '_> {
             return Ok(existing);
         }
         let uid = self.txn.create_node(engine, None).map_err(|e| self.engine(e))?;
+        self.changed.insert(uid);
         self.apply(ty, uid, v)?;
         if !top {
             self.required(ty, v)?;
@@ -289,6 +368,7 @@ impl Mutator<'_, '_> {
     fn apply(&mut self, ty: usize, uid: u64, v: &Spanned<Value>) -> Result<(), QueryError> {
         let Value::Object(fields) = &v.node else { return Ok(()) };
         let schema = self.schema;
+        self.changed.insert(uid);
         for (name, fv) in fields {
             let Some((_, f)) = schema.field(ty, &name.value) else { continue };
             self.path.push(PathSegment::Key(name.value.clone()));
@@ -317,6 +397,8 @@ impl Mutator<'_, '_> {
                         }
                     }
                     link(self.txn, edges, *list, uid, &dsts).map_err(|e| self.engine(e))?;
+                    // Inverse edges change the targets too.
+                    self.changed.extend(dsts.iter().copied());
                 }
                 _ => {}
             }
@@ -357,6 +439,7 @@ impl Mutator<'_, '_> {
     fn remove(&mut self, ty: usize, uid: u64, v: &Spanned<Value>) -> Result<(), QueryError> {
         let Value::Object(fields) = &v.node else { return Ok(()) };
         let schema = self.schema;
+        self.changed.insert(uid);
         for (name, fv) in fields {
             let Some((_, f)) = schema.field(ty, &name.value) else { continue };
             self.path.push(PathSegment::Key(name.value.clone()));
@@ -396,6 +479,7 @@ impl Mutator<'_, '_> {
                         for old in self.txn.neighbors(e, Direction::Out, uid).map_err(|er| self.engine(er))? {
                             if fv.node == Value::Null || gone.contains(&old) {
                                 self.txn.remove_edge(e, uid, old).map_err(|er| self.engine(er))?;
+                                self.changed.insert(old);
                             }
                         }
                     }

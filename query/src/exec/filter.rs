@@ -3,7 +3,7 @@
 
 use std::ops::Bound;
 
-use quiver_engine::{Dense, Direction, IndexKind, Snapshot, TypeId, ValueView, keys_of_text};
+use quiver_engine::{Dense, Direction, EdgeId, IndexKind, PropId, Snapshot, TypeId, ValueView, keys_of_text};
 
 use crate::plan::filter::{Cmp, Filter, HasField, PropBinding};
 
@@ -112,21 +112,63 @@ fn text_indexed(snap: &Snapshot, p: u32, kind: IndexKind) -> bool {
     snap.catalog().property(p).is_ok_and(|p| p.indexes.contains(need))
 }
 
+/// What evaluating a filter reads about one node: a node of a snapshot, or (for the filters
+/// of a mutation operation) a node as its write transaction sees it.
+pub(crate) trait NodeSource {
+    /// The node's engine type (`None`: it does not exist).
+    fn node_type(&mut self) -> Option<TypeId>;
+    /// The node's uid.
+    fn uid(&mut self) -> u64;
+    /// `test` applied to the node's value of `prop` (`None` when it has none).
+    fn value_test(&mut self, prop: PropId, test: &mut dyn FnMut(Option<&ValueView<'_>>) -> bool) -> R<bool>;
+    /// Whether the node has a target along `edge`.
+    fn has_edges(&mut self, edge: EdgeId) -> R<bool>;
+}
+
+/// A node of a snapshot.
+struct SnapshotNode<'a> {
+    snap: &'a Snapshot,
+    node: Dense,
+}
+
+impl NodeSource for SnapshotNode<'_> {
+    fn node_type(&mut self) -> Option<TypeId> {
+        Some(self.snap.node_type(self.node))
+    }
+
+    fn uid(&mut self) -> u64 {
+        self.snap.uid(self.node)
+    }
+
+    fn value_test(&mut self, prop: PropId, test: &mut dyn FnMut(Option<&ValueView<'_>>) -> bool) -> R<bool> {
+        Ok(test(self.snap.value(self.node, prop)?.as_ref()))
+    }
+
+    fn has_edges(&mut self, edge: EdgeId) -> R<bool> {
+        Ok(!self.snap.neighbors(edge, Direction::Out, self.node).is_empty())
+    }
+}
+
 /// Whether `node` satisfies `filter`.
 pub(super) fn matches(snap: &Snapshot, filter: &Filter, node: Dense) -> R<bool> {
-    let ty = snap.node_type(node);
-    let scalar_any = |props: &PropBinding, test: &dyn Fn(&ValueView<'_>) -> bool| -> R<bool> {
+    eval(&mut SnapshotNode { snap, node }, filter)
+}
+
+/// Whether the node `src` reads satisfies `filter`.
+pub(crate) fn eval<S: NodeSource>(src: &mut S, filter: &Filter) -> R<bool> {
+    let Some(ty) = src.node_type() else { return Ok(false) };
+    let scalar_any = |src: &mut S, props: &PropBinding, test: &dyn Fn(&ValueView<'_>) -> bool| -> R<bool> {
         let Some(p) = prop_for(props, ty) else { return Ok(false) };
-        Ok(match snap.value(node, p)? {
+        src.value_test(p, &mut |v| match v {
             Some(ValueView::List(items)) => items.iter().any(|x| test(&x)),
-            Some(v) => test(&v),
+            Some(v) => test(v),
             None => false,
         })
     };
     Ok(match filter {
         Filter::All(parts) => {
             for p in parts {
-                if !matches(snap, p, node)? {
+                if !eval(src, p)? {
                     return Ok(false);
                 }
             }
@@ -134,17 +176,17 @@ pub(super) fn matches(snap: &Snapshot, filter: &Filter, node: Dense) -> R<bool> 
         }
         Filter::Any(parts) => {
             for p in parts {
-                if matches(snap, p, node)? {
+                if eval(src, p)? {
                     return Ok(true);
                 }
             }
             false
         }
-        Filter::Not(f) => !matches(snap, f, node)?,
-        Filter::Ids(uids) => uids.binary_search(&snap.uid(node)).is_ok(),
+        Filter::Not(f) => !eval(src, f)?,
+        Filter::Ids(uids) => uids.binary_search(&src.uid()).is_ok(),
         Filter::Compare { props, op, value, .. } => {
             let Some(want) = value.as_scalar_view() else { return Ok(false) };
-            scalar_any(props, &|v| {
+            scalar_any(src, props, &|v| {
                 let same_kind = std::mem::discriminant(v) == std::mem::discriminant(&want);
                 let o = v.total_cmp(&want);
                 same_kind
@@ -157,17 +199,19 @@ pub(super) fn matches(snap: &Snapshot, filter: &Filter, node: Dense) -> R<bool> 
                     }
             })?
         }
-        Filter::In { props, values, .. } => scalar_any(props, &|v| values.iter().any(|w| v.eq_value(w)))?,
+        Filter::In { props, values, .. } => {
+            scalar_any(src, props, &|v| values.iter().any(|w| v.eq_value(w)))?
+        }
         Filter::Between { props, min, max } => {
             let (Some(lo), Some(hi)) = (min.as_scalar_view(), max.as_scalar_view()) else { return Ok(false) };
-            scalar_any(props, &|v| v.total_cmp(&lo).is_ge() && v.total_cmp(&hi).is_le())?
+            scalar_any(src, props, &|v| v.total_cmp(&lo).is_ge() && v.total_cmp(&hi).is_le())?
         }
         Filter::Text { props, kind, all, text } => {
             let want = keys_of_text(*kind, text);
             if want.is_empty() {
                 return Ok(false);
             }
-            scalar_any(props, &|v| {
+            scalar_any(src, props, &|v| {
                 let ValueView::String(s) = v else { return false };
                 let have = keys_of_text(*kind, s);
                 if *all {
@@ -178,17 +222,17 @@ pub(super) fn matches(snap: &Snapshot, filter: &Filter, node: Dense) -> R<bool> 
             })?
         }
         Filter::Regexp { props, re, .. } => {
-            scalar_any(props, &|v| matches!(v, ValueView::String(s) if re.is_match(s)))?
+            scalar_any(src, props, &|v| matches!(v, ValueView::String(s) if re.is_match(s)))?
         }
         Filter::Has(binding) => {
             for (_, h) in binding.iter().filter(|(t, _)| *t == ty) {
                 let has = match *h {
-                    HasField::Prop(p) => match snap.value(node, p)? {
+                    HasField::Prop(p) => src.value_test(p, &mut |v| match v {
                         Some(ValueView::List(items)) => !items.is_empty(),
                         Some(_) => true,
                         None => false,
-                    },
-                    HasField::Edge(e) => !snap.neighbors(e, Direction::Out, node).is_empty(),
+                    })?,
+                    HasField::Edge(e) => src.has_edges(e)?,
                     HasField::Always => true,
                 };
                 if has {

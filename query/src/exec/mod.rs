@@ -5,7 +5,7 @@
 //! memory-mapped segments.
 
 mod aggregate;
-mod filter;
+pub(crate) mod filter;
 mod introspect;
 mod traverse;
 mod write;
