@@ -1,0 +1,113 @@
+//! Frames of the native protocol: a 4-byte big-endian length, then that many bytes of UTF-8
+//! JSON.
+//!
+//! ```text
+//! +----------------+---------------------------+
+//! | length: u32 BE | body: `length` bytes JSON |
+//! +----------------+---------------------------+
+//! ```
+//!
+//! A length of zero or above the limit is a protocol error: the connection cannot find the
+//! next frame boundary with confidence, so it answers and closes.
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// What reading a frame can end in besides a frame.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FrameEnd {
+    /// The peer closed the connection between frames.
+    Closed,
+    /// The peer closed the connection inside a frame.
+    Truncated,
+    /// The length prefix is zero.
+    Empty,
+    /// The length prefix is above the limit.
+    TooLarge {
+        /// The announced length.
+        length: u32,
+        /// The limit.
+        limit: u32,
+    },
+    /// The body is not UTF-8.
+    NotUtf8,
+}
+
+/// Reads one frame's body into `buf` (reused between frames).
+pub async fn read_frame<R: AsyncRead + Unpin>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    limit: u32,
+) -> std::io::Result<Result<(), FrameEnd>> {
+    let mut len = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        let n = r.read(&mut len[got..]).await?;
+        if n == 0 {
+            return Ok(Err(if got == 0 { FrameEnd::Closed } else { FrameEnd::Truncated }));
+        }
+        got += n;
+    }
+    let length = u32::from_be_bytes(len);
+    if length == 0 {
+        return Ok(Err(FrameEnd::Empty));
+    }
+    if length > limit {
+        return Ok(Err(FrameEnd::TooLarge { length, limit }));
+    }
+    buf.clear();
+    buf.resize(length as usize, 0);
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = r.read(&mut buf[filled..]).await?;
+        if n == 0 {
+            return Ok(Err(FrameEnd::Truncated));
+        }
+        filled += n;
+    }
+    if std::str::from_utf8(buf).is_err() {
+        return Ok(Err(FrameEnd::NotUtf8));
+    }
+    Ok(Ok(()))
+}
+
+/// Writes one frame.
+pub async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, body: &[u8]) -> std::io::Result<()> {
+    let len = u32::try_from(body.len()).map_err(|_| std::io::Error::other("frame larger than 4 GiB"))?;
+    w.write_all(&len.to_be_bytes()).await?;
+    w.write_all(body).await?;
+    w.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().build().unwrap_or_else(|e| panic!("{e}")).block_on(f)
+    }
+
+    #[test]
+    fn frames_round_trip_and_bad_ones_are_named() {
+        block(async {
+            let mut wire = Vec::new();
+            write_frame(&mut wire, br#"{"a":1}"#).await.unwrap();
+            assert_eq!(wire, b"\x00\x00\x00\x07{\"a\":1}");
+            let mut buf = Vec::new();
+            let mut r = &wire[..];
+            assert_eq!(read_frame(&mut r, &mut buf, 100).await.unwrap(), Ok(()));
+            assert_eq!(buf, br#"{"a":1}"#);
+            assert_eq!(read_frame(&mut r, &mut buf, 100).await.unwrap(), Err(FrameEnd::Closed));
+            let cases: [(&[u8], FrameEnd); 5] = [
+                (b"\x00\x00", FrameEnd::Truncated),
+                (b"\x00\x00\x00\x05ab", FrameEnd::Truncated),
+                (b"\x00\x00\x00\x00", FrameEnd::Empty),
+                (b"\xff\xff\xff\xff", FrameEnd::TooLarge { length: u32::MAX, limit: 100 }),
+                (b"\x00\x00\x00\x02\xc3\x28", FrameEnd::NotUtf8),
+            ];
+            for (bytes, want) in cases {
+                let mut r = bytes;
+                assert_eq!(read_frame(&mut r, &mut buf, 100).await.unwrap(), Err(want));
+            }
+        });
+    }
+}

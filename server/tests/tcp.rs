@@ -1,0 +1,186 @@
+#![allow(clippy::unwrap_used, missing_docs)]
+//! The native protocol over a real socket, spoken as raw bytes.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+
+use quiver_query::Database;
+use serde_json::{Value, json};
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/customer360").join(name),
+    )
+    .unwrap()
+}
+
+/// A server on a free loopback port, on a runtime of its own, serving the customer-360 data.
+fn server() -> (SocketAddr, tempfile::TempDir, std::thread::JoinHandle<()>) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    db.set_schema(&fixture("schema.graphql")).unwrap();
+    db.import_json("data.json", &fixture("data.json")).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let config = quiver_server::ServerConfig { max_frame: 1 << 20 };
+            quiver_server::run_tcp(listener, db, config, std::future::pending()).await.unwrap();
+        });
+    });
+    (rx.recv().unwrap(), dir, handle)
+}
+
+struct Client(TcpStream);
+
+impl Client {
+    fn connect(addr: SocketAddr) -> Client {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        Client(s)
+    }
+
+    fn send_raw(&mut self, bytes: &[u8]) {
+        self.0.write_all(bytes).unwrap();
+    }
+
+    fn send(&mut self, body: &[u8]) {
+        let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+        frame.extend_from_slice(body);
+        self.send_raw(&frame);
+    }
+
+    fn recv(&mut self) -> Option<String> {
+        let mut len = [0u8; 4];
+        if self.0.read_exact(&mut len).is_err() {
+            return None;
+        }
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+        self.0.read_exact(&mut body).unwrap();
+        Some(String::from_utf8(body).unwrap())
+    }
+
+    fn hello(addr: SocketAddr) -> Client {
+        let mut c = Client::connect(addr);
+        c.send(br#"{"hello": "quiver/1", "token": null}"#);
+        assert_eq!(c.recv().unwrap(), r#"{"hello":"quiver/1","server":"quiver 0.1.0"}"#);
+        c
+    }
+}
+
+#[test]
+fn the_customer360_query_over_tcp_answers_exactly_with_its_id() {
+    let (addr, _dir, _server) = server();
+    let mut c = Client::hello(addr);
+    c.send(json!({"id": 7, "query": fixture("query.graphql")}).to_string().as_bytes());
+    let expected: Value = serde_json::from_str(&fixture("expected.json")).unwrap();
+    let want = format!("{{\"id\":7,{}", &serde_json::to_string(&expected).unwrap()[1..]);
+    assert_eq!(c.recv().unwrap(), want);
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let (addr, _dir, _server) = server();
+    let mut c = Client::hello(addr);
+    for i in 0..20 {
+        let q = json!({"id": format!("r{i}"), "query": "query($id: ID!) { getCustomer(id: $id) { name } }", "variables": {"id": if i % 2 == 0 { "0x28caba09" } else { "0x28caba0a" }}});
+        c.send(q.to_string().as_bytes());
+    }
+    for i in 0..20 {
+        let name = if i % 2 == 0 { "John Doe" } else { "Jane Roe" };
+        assert_eq!(
+            c.recv().unwrap(),
+            format!(r#"{{"id":"r{i}","data":{{"getCustomer":{{"name":"{name}"}}}}}}"#)
+        );
+    }
+    // Operation choice and errors come back as GraphQL responses with their id.
+    c.send(br#"{"id": 1, "query": "query A { __typename } query B { queryCustomer { name } }", "operationName": "A"}"#);
+    assert_eq!(c.recv().unwrap(), r#"{"id":1,"data":{"__typename":"Query"}}"#);
+    c.send(br#"{"id": 2, "query": "{ nope }"}"#);
+    assert_eq!(
+        c.recv().unwrap(),
+        r#"{"id":2,"errors":[{"message":"Cannot query field \"nope\" on type \"Query\".","locations":[{"line":1,"column":3}],"path":["nope"]}]}"#
+    );
+}
+
+#[test]
+fn bad_messages_get_their_own_errors_and_the_connection_goes_on() {
+    let (addr, _dir, _server) = server();
+    let mut c = Client::hello(addr);
+    c.send(b"{not json");
+    assert_eq!(
+        c.recv().unwrap(),
+        r#"{"id":null,"error":{"code":"bad_json","message":"the frame is not JSON: key must be a string at line 1 column 2"}}"#
+    );
+    c.send(b"\xc3\x28");
+    assert_eq!(
+        c.recv().unwrap(),
+        r#"{"id":null,"error":{"code":"bad_utf8","message":"the frame is not UTF-8"}}"#
+    );
+    c.send(br#"{"id": 3, "ping": true}"#);
+    assert_eq!(
+        c.recv().unwrap(),
+        r#"{"id":3,"error":{"code":"unknown_message","message":"expected a request {\"id\", \"query\", \"variables\", \"operationName\"}"}}"#
+    );
+    c.send(br#"{"id": 4, "query": "{ queryCustomer(first: ) { name } }"}"#);
+    assert_eq!(
+        c.recv().unwrap(),
+        r#"{"id":4,"errors":[{"message":"syntax error at 1:24: expected a value","locations":[{"line":1,"column":24}]}]}"#
+    );
+    c.send(br#"{"id": 5, "query": "query($n: Int!) { queryCustomer(first: $n) { name } }", "variables": {"n": "x"}}"#);
+    assert!(
+        c.recv()
+            .unwrap()
+            .starts_with(r#"{"id":5,"errors":[{"message":"Variable \"$n\" got invalid value \"x\""#)
+    );
+    // Still serving.
+    c.send(br#"{"id": 6, "query": "{ aggregateCustomer { count } }"}"#);
+    assert_eq!(c.recv().unwrap(), r#"{"id":6,"data":{"aggregateCustomer":{"count":2}}}"#);
+}
+
+#[test]
+fn framing_errors_and_a_missing_hello_close_the_connection_and_others_are_served() {
+    let (addr, _dir, _server) = server();
+    let mut other = Client::hello(addr);
+
+    let mut c = Client::connect(addr);
+    c.send(br#"{"id": 1, "query": "{ __typename }"}"#);
+    assert_eq!(
+        c.recv().unwrap(),
+        r#"{"id":null,"error":{"code":"no_hello","message":"the first frame must be {\"hello\": \"quiver/1\", \"token\": ...}"}}"#
+    );
+    assert_eq!(c.recv(), None);
+
+    let mut c = Client::connect(addr);
+    c.send(br#"{"hello": "quiver/2"}"#);
+    assert_eq!(
+        c.recv().unwrap(),
+        r#"{"id":null,"error":{"code":"bad_version","message":"this server speaks quiver/1, not quiver/2"}}"#
+    );
+    assert_eq!(c.recv(), None);
+
+    let mut c = Client::hello(addr);
+    c.send_raw(&u32::MAX.to_be_bytes());
+    assert_eq!(
+        c.recv().unwrap(),
+        r#"{"id":null,"error":{"code":"too_large","message":"a frame of 4294967295 bytes is over the limit of 1048576"}}"#
+    );
+    assert_eq!(c.recv(), None);
+
+    let mut c = Client::hello(addr);
+    c.send_raw(&[0, 0, 0, 0]);
+    assert_eq!(
+        c.recv().unwrap(),
+        r#"{"id":null,"error":{"code":"bad_frame","message":"a frame's length must be at least 1"}}"#
+    );
+    assert_eq!(c.recv(), None);
+
+    // A client that sends half a length and stalls holds nobody else up.
+    let mut slow = Client::hello(addr);
+    slow.send_raw(&[0, 0]);
+    other.send(br#"{"id": "x", "query": "{ aggregateProduct { count } }"}"#);
+    assert_eq!(other.recv().unwrap(), r#"{"id":"x","data":{"aggregateProduct":{"count":4}}}"#);
+}
