@@ -34,8 +34,11 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     let hello: Value = match serde_json::from_slice(&buf) {
         Ok(v) => v,
         Err(e) => {
-            return write_frame(&mut stream, &error(&none, "bad_json", format!("the hello is not JSON: {e}")))
-                .await;
+            return write_frame(
+                &mut stream,
+                &error(&none, "bad_json", format!("the hello is not JSON: {e}")),
+            )
+            .await;
         }
     };
     match hello.get("hello").and_then(Value::as_str) {

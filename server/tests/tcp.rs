@@ -184,3 +184,19 @@ fn framing_errors_and_a_missing_hello_close_the_connection_and_others_are_served
     other.send(br#"{"id": "x", "query": "{ aggregateProduct { count } }"}"#);
     assert_eq!(other.recv().unwrap(), r#"{"id":"x","data":{"aggregateProduct":{"count":4}}}"#);
 }
+
+/// The Python example client (examples/python) gets the exact customer-360 answer.
+#[test]
+fn the_python_example_client_answers_the_customer360_query() {
+    let (addr, _dir, _server) = server();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/python/quiver_client.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(addr.to_string())
+        .arg(fixture("query.graphql"))
+        .output()
+        .expect("python3 is needed");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let expected: Value = serde_json::from_str(&fixture("expected.json")).unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), serde_json::to_string(&expected).unwrap() + "\n");
+}
