@@ -8,6 +8,7 @@ use std::sync::Arc;
 use quiver_query::Database;
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
 
 use crate::frame::{FrameEnd, read_frame, write_frame};
 use crate::{PROTOCOL, ServerConfig};
@@ -17,11 +18,13 @@ fn error(id: &Value, code: &str, message: impl Into<String>) -> Vec<u8> {
     json!({ "id": id, "error": { "code": code, "message": message.into() } }).to_string().into_bytes()
 }
 
-/// Serves one connection until the client leaves or breaks the framing.
+/// Serves one connection until the client leaves, breaks the framing, or the server stops
+/// (`stopping` turns true): the request being run is answered first, then the connection closes.
 pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     db: Database,
     config: Arc<ServerConfig>,
+    mut stopping: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(4096);
     let none = Value::Null;
@@ -56,7 +59,11 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     write_frame(&mut stream, welcome.to_string().as_bytes()).await?;
 
     loop {
-        match read_frame(&mut stream, &mut buf, config.max_frame).await? {
+        let frame = tokio::select! {
+            read = read_frame(&mut stream, &mut buf, config.max_frame) => read?,
+            _ = stopping.wait_for(|s| *s) => return Ok(()),
+        };
+        match frame {
             Ok(()) => {}
             Err(FrameEnd::Closed | FrameEnd::Truncated) => return Ok(()),
             Err(FrameEnd::NotUtf8) => {

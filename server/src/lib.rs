@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use quiver_query::Database;
 use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, mpsc, watch};
 
 /// The protocol a client names in its hello.
 pub const PROTOCOL: &str = "quiver/1";
@@ -28,21 +29,26 @@ pub const PROTOCOL: &str = "quiver/1";
 /// How the server runs.
 ///
 /// ```
-/// assert_eq!(quiver_server::ServerConfig::default().max_frame, 16 << 20);
+/// let c = quiver_server::ServerConfig::default();
+/// assert_eq!((c.max_frame, c.max_connections), (16 << 20, 1024));
 /// ```
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     /// Largest frame accepted, in bytes. Default 16 MiB.
     pub max_frame: u32,
+    /// Connections served at once; more wait to be accepted. Default 1,024.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { max_frame: 16 << 20 }
+        ServerConfig { max_frame: 16 << 20, max_connections: 1024 }
     }
 }
 
-/// Accepts connections on `listener` until `shutdown` completes, serving each on its own task.
+/// Accepts connections on `listener` until `shutdown` completes, serving each on its own task;
+/// then stops accepting, lets every connection finish the request it is running, and returns
+/// once all have closed.
 pub async fn run_tcp(
     listener: TcpListener,
     db: Database,
@@ -50,26 +56,44 @@ pub async fn run_tcp(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let config = Arc::new(config);
+    let slots = Arc::new(Semaphore::new(config.max_connections));
+    // Connections watch this to stop between requests; each holds a clone of `done` until it
+    // ends, so `finished.recv()` returns once the last has.
+    let (stop, stopping) = watch::channel(false);
+    let (done, mut finished) = mpsc::channel::<()>(1);
     tokio::pin!(shutdown);
     loop {
-        tokio::select! {
-            _ = &mut shutdown => return Ok(()),
-            accepted = listener.accept() => {
-                let (stream, _) = match accepted {
-                    Ok(a) => a,
-                    // A failed accept (out of descriptors, a reset before accept) concerns
-                    // that connection only: wait a little and go on.
-                    Err(_) => {
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let (db, config) = (db.clone(), Arc::clone(&config));
-                tokio::spawn(async move {
-                    let _ = connection::serve(stream, db, config).await;
-                });
+        let slot = tokio::select! {
+            _ = &mut shutdown => break,
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(s) => s,
+                Err(_) => break,
+            },
+        };
+        let accepted = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            // A failed accept (out of descriptors, a reset before accept) concerns that
+            // connection only: wait a little and go on.
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
             }
-        }
+        };
+        let _ = stream.set_nodelay(true);
+        let (db, config, stopping, done) = (db.clone(), Arc::clone(&config), stopping.clone(), done.clone());
+        tokio::spawn(async move {
+            let _ = connection::serve(stream, db, config, stopping).await;
+            drop(slot);
+            drop(done);
+        });
     }
+    drop(listener);
+    let _ = stop.send(true);
+    drop(done);
+    let _ = finished.recv().await;
+    Ok(())
 }

@@ -17,21 +17,34 @@ fn fixture(name: &str) -> String {
 
 /// A server on a free loopback port, on a runtime of its own, serving the customer-360 data.
 fn server() -> (SocketAddr, tempfile::TempDir, std::thread::JoinHandle<()>) {
+    let (addr, dir, handle, stop) =
+        stoppable(quiver_server::ServerConfig { max_frame: 1 << 20, ..Default::default() });
+    std::mem::forget(stop); // runs as long as the test
+    (addr, dir, handle)
+}
+
+/// The same, with the sender that stops it.
+fn stoppable(
+    config: quiver_server::ServerConfig,
+) -> (SocketAddr, tempfile::TempDir, std::thread::JoinHandle<()>, tokio::sync::oneshot::Sender<()>) {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open(dir.path()).unwrap();
     db.set_schema(&fixture("schema.graphql")).unwrap();
     db.import_json("data.json", &fixture("data.json")).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let handle = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
-            let config = quiver_server::ServerConfig { max_frame: 1 << 20 };
-            quiver_server::run_tcp(listener, db, config, std::future::pending()).await.unwrap();
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            quiver_server::run_tcp(listener, db, config, shutdown).await.unwrap();
         });
     });
-    (rx.recv().unwrap(), dir, handle)
+    (rx.recv().unwrap(), dir, handle, stop)
 }
 
 struct Client(TcpStream);
@@ -199,4 +212,34 @@ fn the_python_example_client_answers_the_customer360_query() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let expected: Value = serde_json::from_str(&fixture("expected.json")).unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), serde_json::to_string(&expected).unwrap() + "\n");
+}
+
+#[test]
+fn stopping_closes_idle_connections_and_returns() {
+    let (addr, _dir, handle, stop) = stoppable(quiver_server::ServerConfig::default());
+    let mut idle = Client::hello(addr);
+    let mut busy = Client::hello(addr);
+    busy.send(br#"{"id": 1, "query": "{ aggregateCustomer { count } }"}"#);
+    assert_eq!(busy.recv().unwrap(), r#"{"id":1,"data":{"aggregateCustomer":{"count":2}}}"#);
+    stop.send(()).unwrap();
+    handle.join().unwrap();
+    assert_eq!(idle.recv(), None);
+    assert_eq!(busy.recv(), None);
+    assert!(TcpStream::connect(addr).is_err(), "no longer listening");
+}
+
+#[test]
+fn connections_past_the_limit_wait_for_a_free_slot() {
+    let (addr, _dir, _handle, _stop) =
+        stoppable(quiver_server::ServerConfig { max_connections: 1, ..Default::default() });
+    let first = Client::hello(addr);
+    // The second is accepted by the kernel but not served until the first leaves.
+    let mut second = Client::connect(addr);
+    second.0.set_read_timeout(Some(std::time::Duration::from_millis(300))).unwrap();
+    second.send(br#"{"hello": "quiver/1"}"#);
+    let mut byte = [0u8; 1];
+    assert!(second.0.read(&mut byte).is_err(), "served past the limit");
+    drop(first);
+    second.0.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    assert_eq!(second.recv().unwrap(), r#"{"hello":"quiver/1","server":"quiver 0.1.0"}"#);
 }
