@@ -55,6 +55,21 @@ enum Command {
         #[arg(long)]
         operation: Option<String>,
     },
+    /// Serve the database over the native TCP protocol (docs/PROTOCOL.md) until SIGINT or
+    /// SIGTERM; then finish the requests in flight, checkpoint and exit 0.
+    ///
+    /// Example: quiver serve --data ./quiver-data --tcp 127.0.0.1:9080
+    Serve {
+        /// The data directory (created if missing).
+        #[arg(long, default_value = "./quiver-data")]
+        data: PathBuf,
+        /// Where the native protocol listens.
+        #[arg(long, default_value = "127.0.0.1:9080")]
+        tcp: std::net::SocketAddr,
+        /// Listen on an address other machines can reach, without tokens.
+        #[arg(long)]
+        insecure: bool,
+    },
     /// Verify every record's checksum and the index against the log.
     ///
     /// Example: quiver check --data ./quiver-data
@@ -150,6 +165,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", r.json());
             return Ok(if r.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_USER) });
         }
+        Command::Serve { data, tcp, insecure } => {
+            if !tcp.ip().is_loopback() && !insecure {
+                anyhow::bail!(
+                    "refusing to listen on {tcp} without tokens: other machines could reach it (pass --insecure to allow)"
+                );
+            }
+            let db = open_db(&data, true)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?;
+            runtime.block_on(async {
+                let listener = tokio::net::TcpListener::bind(tcp)
+                    .await
+                    .with_context(|| format!("listening on {tcp}"))?;
+                let bound = listener.local_addr().context("the listening address")?;
+                let nodes = db.store().snapshot().node_count();
+                println!("quiver: serving {} ({nodes} nodes) on tcp {bound}", data.display());
+                use std::io::Write as _;
+                std::io::stdout().flush().context("writing to stdout")?;
+                quiver::server::run_tcp(listener, db.clone(), Default::default(), stop_signal())
+                    .await
+                    .context("serving")
+            })?;
+            db.close().context("checkpointing and closing")?;
+            println!("quiver: stopped");
+        }
         Command::Check { data } => {
             let store = open_store(&data)?;
             let report = store.check().context("checking")?;
@@ -173,6 +215,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn stop_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }
 
 fn is_corrupt(e: &EngineError) -> bool {

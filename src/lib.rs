@@ -18,3 +18,5 @@ pub use quiver_engine as engine;
 pub use quiver_engine::{Options, Snapshot, Store, WriteTxn};
 pub use quiver_query as query;
 pub use quiver_query::{Database, ExportReport, ImportReport, QueryError, Response};
+#[cfg(feature = "server")]
+pub use quiver_server as server;
