@@ -137,3 +137,22 @@ fn queries_before_any_schema_say_so() {
         "no schema: set one first (quiver schema set)"
     );
 }
+
+#[test]
+fn types_that_point_at_each_other_are_dropped_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    db.set_schema("type A { id: ID!  b: B } type B { id: ID!  a: A  x: Int }").unwrap();
+    db.import_json(
+        "d.json",
+        r#"{"A": [{"id": "0x1", "b": {"id": "0x2"}}], "B": [{"id": "0x2", "a": {"id": "0x1"}, "x": 1}]}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        db.set_schema("type C { x: Int }").unwrap_err().to_string(),
+        "schema change refused: A.b holds data; force the change to drop it"
+    );
+    db.set_schema_forced("type C { x: Int }").unwrap();
+    assert_eq!(q(&db, "{ queryC { x } }"), r#"{"data":{"queryC":[]}}"#);
+    assert_eq!(db.check().unwrap().problems, Vec::<String>::new());
+}

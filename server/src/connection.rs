@@ -98,11 +98,14 @@ fn framing_error(end: &FrameEnd) -> Vec<u8> {
 /// Answers one message: a GraphQL request `{"id", "query", "variables", "operationName"}`.
 async fn request(db: &Database, msg: Value) -> Vec<u8> {
     let id = msg.get("id").cloned().unwrap_or(Value::Null);
+    if msg.get("admin").is_some() {
+        return crate::admin::handle(db, id, msg).await;
+    }
     let Some(query) = msg.get("query").and_then(Value::as_str).map(str::to_string) else {
         return error(
             &id,
             "unknown_message",
-            "expected a request {\"id\", \"query\", \"variables\", \"operationName\"}",
+            "expected a request {\"id\", \"query\", \"variables\", \"operationName\"} or an admin request {\"id\", \"admin\", ...}",
         );
     };
     let variables = msg.get("variables").cloned().unwrap_or(Value::Null);

@@ -13,6 +13,7 @@
 //! # }
 //! ```
 
+mod admin;
 pub mod connection;
 pub mod frame;
 

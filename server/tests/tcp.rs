@@ -136,7 +136,7 @@ fn bad_messages_get_their_own_errors_and_the_connection_goes_on() {
     c.send(br#"{"id": 3, "ping": true}"#);
     assert_eq!(
         c.recv().unwrap(),
-        r#"{"id":3,"error":{"code":"unknown_message","message":"expected a request {\"id\", \"query\", \"variables\", \"operationName\"}"}}"#
+        r#"{"id":3,"error":{"code":"unknown_message","message":"expected a request {\"id\", \"query\", \"variables\", \"operationName\"} or an admin request {\"id\", \"admin\", ...}"}}"#
     );
     c.send(br#"{"id": 4, "query": "{ queryCustomer(first: ) { name } }"}"#);
     assert_eq!(
@@ -242,4 +242,48 @@ fn connections_past_the_limit_wait_for_a_free_slot() {
     drop(first);
     second.0.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
     assert_eq!(second.recv().unwrap(), r#"{"hello":"quiver/1","server":"quiver 0.1.0"}"#);
+}
+
+#[test]
+fn admin_requests() {
+    let (addr, _dir, _server) = server();
+    let mut c = Client::hello(addr);
+    c.send(br#"{"id": 1, "admin": "schema.get"}"#);
+    assert_eq!(c.recv().unwrap(), json!({"id": 1, "schema": fixture("schema.graphql")}).to_string());
+    c.send(br#"{"id": 2, "admin": "stats"}"#);
+    let stats: Value = serde_json::from_str(&c.recv().unwrap()).unwrap();
+    assert_eq!((stats["id"].clone(), stats["nodes"].clone()), (json!(2), json!(25)));
+    c.send(br#"{"id": 3, "admin": "import", "format": "ndjson", "data": "{\"__typename\": \"Product\", \"name\": \"P\", \"category\": \"c\", \"price\": 2}\n"}"#);
+    assert_eq!(c.recv().unwrap(), r#"{"id":3,"nodes":1,"edges":0,"batches":1}"#);
+    c.send(br#"{"id": 4, "admin": "import", "data": "{\"Product\": [{\"name\": 5}]}"}"#);
+    assert_eq!(
+        c.recv().unwrap(),
+        r#"{"id":4,"error":{"code":"admin_failed","message":"request:1: Product.name: expected String, found 5"}}"#
+    );
+    c.send(br#"{"id": 5, "admin": "export"}"#);
+    let export: Value = serde_json::from_str(&c.recv().unwrap()).unwrap();
+    assert_eq!(export["export"]["Product"].as_array().unwrap().len(), 5);
+    c.send(br#"{"id": 6, "admin": "check"}"#);
+    let check: Value = serde_json::from_str(&c.recv().unwrap()).unwrap();
+    assert_eq!((check["nodes"].clone(), check["problems"].clone()), (json!(26), json!([])));
+    c.send(br#"{"id": 7, "admin": "schema.set", "sdl": "type Product { id: ID! }"}"#);
+    assert_eq!(
+        c.recv().unwrap(),
+        r#"{"id":7,"error":{"code":"admin_failed","message":"schema change refused: Product.name holds data; force the change to drop it"}}"#
+    );
+    c.send(br#"{"id": 8, "admin": "compact"}"#);
+    assert!(c.recv().unwrap().starts_with(r#"{"id":8,"bytes_before":"#));
+    c.send(br#"{"id": 9, "admin": "reboot"}"#);
+    assert_eq!(
+        c.recv().unwrap(),
+        r#"{"id":9,"error":{"code":"unknown_admin","message":"unknown admin request \"reboot\": schema.get, schema.set, import, export, check, compact or stats"}}"#
+    );
+    c.send(br#"{"id": 10, "admin": "schema.set"}"#);
+    assert_eq!(
+        c.recv().unwrap(),
+        r#"{"id":10,"error":{"code":"bad_request","message":"schema.set needs \"sdl\" (a string)"}}"#
+    );
+    // Queries still answer, from the compacted log.
+    c.send(br#"{"id": 11, "query": "{ aggregateProduct { count } }"}"#);
+    assert_eq!(c.recv().unwrap(), r#"{"id":11,"data":{"aggregateProduct":{"count":5}}}"#);
 }

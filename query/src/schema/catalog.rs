@@ -136,10 +136,22 @@ pub fn migration(old: &Catalog, new: &Schema) -> Result<Vec<CatalogChange>, Erro
             push(&mut cat, CatalogChange::SetInverse { a, b })?;
         }
     }
-    for (id, t) in cat.types.clone().iter().enumerate() {
-        if !t.dropped && !objects.iter().any(|o| o.name == t.name) {
-            push(&mut cat, CatalogChange::DropType { ty: id as u32 })?;
+    // Types the schema no longer has: first every edge from or to them (they may point at each
+    // other), then the types.
+    let gone: Vec<u32> = cat
+        .types
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !t.dropped && !objects.iter().any(|o| o.name == t.name))
+        .map(|(id, _)| id as u32)
+        .collect();
+    for (id, e) in cat.edges.clone().iter().enumerate() {
+        if !e.dropped && (gone.contains(&e.source) || gone.contains(&e.target)) {
+            push(&mut cat, CatalogChange::DropEdge { edge: id as u32 })?;
         }
+    }
+    for ty in gone {
+        push(&mut cat, CatalogChange::DropType { ty })?;
     }
     if cat.source != new.source {
         push(&mut cat, CatalogChange::SetSource { text: new.source.clone() })?;
