@@ -66,6 +66,10 @@ enum Command {
         /// Where the native protocol listens.
         #[arg(long, default_value = "127.0.0.1:9080")]
         tcp: std::net::SocketAddr,
+        /// A file of tokens (`role:token` per line; roles read, write, admin). The
+        /// QUIVER_TOKENS environment variable holds the same list when no file is given.
+        #[arg(long)]
+        tokens: Option<PathBuf>,
         /// Listen on an address other machines can reach, without tokens.
         #[arg(long)]
         insecure: bool,
@@ -165,8 +169,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", r.json());
             return Ok(if r.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_USER) });
         }
-        Command::Serve { data, tcp, insecure } => {
-            if !tcp.ip().is_loopback() && !insecure {
+        Command::Serve { data, tcp, tokens, insecure } => {
+            let tokens = match (tokens, std::env::var("QUIVER_TOKENS")) {
+                (Some(file), _) => {
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    Some(
+                        quiver::server::auth::Tokens::parse(&text)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
+                    )
+                }
+                (None, Ok(text)) => Some(
+                    quiver::server::auth::Tokens::parse(&text)
+                        .map_err(|e| anyhow::anyhow!("QUIVER_TOKENS: {e}"))?,
+                ),
+                (None, Err(_)) => None,
+            };
+            if tokens.is_none() && !tcp.ip().is_loopback() && !insecure {
                 anyhow::bail!(
                     "refusing to listen on {tcp} without tokens: other machines could reach it (pass --insecure to allow)"
                 );
@@ -185,9 +204,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("quiver: serving {} ({nodes} nodes) on tcp {bound}", data.display());
                 use std::io::Write as _;
                 std::io::stdout().flush().context("writing to stdout")?;
-                quiver::server::run_tcp(listener, db.clone(), Default::default(), stop_signal())
-                    .await
-                    .context("serving")
+                let config = quiver::server::ServerConfig {
+                    tokens: tokens.map(std::sync::Arc::new),
+                    ..Default::default()
+                };
+                quiver::server::run_tcp(listener, db.clone(), config, stop_signal()).await.context("serving")
             })?;
             db.close().context("checkpointing and closing")?;
             println!("quiver: stopped");

@@ -83,3 +83,49 @@ fn serve_refuses_a_reachable_address_without_insecure() {
         "error: refusing to listen on 0.0.0.0:0 without tokens: other machines could reach it (pass --insecure to allow)\n"
     );
 }
+
+#[test]
+fn serve_with_tokens_asks_for_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, "# who may do what\nread:reader-token\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args([
+            "serve",
+            "--data",
+            dir.path().join("db").to_str().unwrap(),
+            "--tcp",
+            "127.0.0.1:0",
+            "--tokens",
+        ])
+        .arg(&tokens)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let addr = line.trim().rsplit(' ').next().unwrap().to_string();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    assert!(
+        frame(&mut s, r#"{"hello": "quiver/1", "token": "wrong-token"}"#)
+            .contains("\"code\":\"unauthorized\"")
+    );
+    let mut s = TcpStream::connect(&addr).unwrap();
+    assert_eq!(
+        frame(&mut s, r#"{"hello": "quiver/1", "token": "reader-token"}"#),
+        r#"{"hello":"quiver/1","server":"quiver 0.1.0"}"#
+    );
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+
+    let bad = dir.path().join("bad");
+    std::fs::write(&bad, "root:abcdefgh\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .args(["serve", "--data", dir.path().join("db").to_str().unwrap(), "--tokens"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("token entry 1: unknown role \"root\""));
+}

@@ -80,6 +80,15 @@ pub struct Database {
     limits: QueryLimits,
 }
 
+/// What a caller may do with a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Queries only.
+    ReadOnly,
+    /// Queries and mutations.
+    ReadWrite,
+}
+
 /// Bounds on what one request may ask of the database.
 ///
 /// ```
@@ -249,6 +258,18 @@ impl Database {
         variables: &serde_json::Value,
         operation: Option<&str>,
     ) -> Response {
+        self.execute_with_access(query, variables, operation, Access::ReadWrite)
+    }
+
+    /// Runs a GraphQL request under `access`: a read-only caller's mutation is refused before
+    /// it runs.
+    pub fn execute_with_access(
+        &self,
+        query: &str,
+        variables: &serde_json::Value,
+        operation: Option<&str>,
+        access: Access,
+    ) -> Response {
         // These limits are this handle's, while the cache is shared by every handle: check them
         // before looking there.
         if let Err(e) = crate::grammar::check_bounds(query, &self.limits.parse) {
@@ -296,6 +317,11 @@ impl Database {
             Err(errors) => return Response::request_errors(errors),
         };
         if op.kind == crate::ast::OperationKind::Mutation {
+            if access == Access::ReadOnly {
+                return Response::request_errors(vec![
+                    QueryError::new("This caller may only read: a mutation needs write access.").at(op.pos),
+                ]);
+            }
             return match plan::mutation::plan_mutation(&loaded.schema, &loaded.api, doc, op, &vars) {
                 Ok(p) => crate::mutate::run(&self.store, &loaded, &p, self.limits.max_nodes),
                 Err(e) => Response::request_errors(vec![e]),

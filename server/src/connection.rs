@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
-use quiver_query::Database;
+use quiver_query::{Access, Database};
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
+use crate::auth::Role;
 use crate::frame::{FrameEnd, read_frame, write_frame};
 use crate::{PROTOCOL, ServerConfig};
 
@@ -55,6 +56,17 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             return write_frame(&mut stream, &error(&none, "no_hello", msg)).await;
         }
     }
+    let role = match &config.tokens {
+        None => Role::Admin,
+        Some(tokens) => match hello.get("token").and_then(Value::as_str).and_then(|t| tokens.role_of(t)) {
+            Some(role) => role,
+            None => {
+                let msg =
+                    "this server needs a token: the hello's \"token\" is missing or not one of its tokens";
+                return write_frame(&mut stream, &error(&none, "unauthorized", msg)).await;
+            }
+        },
+    };
     let welcome = json!({ "hello": PROTOCOL, "server": concat!("quiver ", env!("CARGO_PKG_VERSION")) });
     write_frame(&mut stream, welcome.to_string().as_bytes()).await?;
 
@@ -75,7 +87,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         }
         let answer = match serde_json::from_slice::<Value>(&buf) {
             Err(e) => error(&none, "bad_json", format!("the frame is not JSON: {e}")),
-            Ok(msg) => request(&db, msg).await,
+            Ok(msg) => request(&db, msg, role).await,
         };
         write_frame(&mut stream, &answer).await?;
     }
@@ -96,9 +108,12 @@ fn framing_error(end: &FrameEnd) -> Vec<u8> {
 }
 
 /// Answers one message: a GraphQL request `{"id", "query", "variables", "operationName"}`.
-async fn request(db: &Database, msg: Value) -> Vec<u8> {
+async fn request(db: &Database, msg: Value, role: Role) -> Vec<u8> {
     let id = msg.get("id").cloned().unwrap_or(Value::Null);
     if msg.get("admin").is_some() {
+        if role < Role::Admin {
+            return error(&id, "forbidden", "admin requests need an admin token");
+        }
         return crate::admin::handle(db, id, msg).await;
     }
     let Some(query) = msg.get("query").and_then(Value::as_str).map(str::to_string) else {
@@ -112,8 +127,10 @@ async fn request(db: &Database, msg: Value) -> Vec<u8> {
     let operation = msg.get("operationName").and_then(Value::as_str).map(str::to_string);
     let db = db.clone();
     // Queries are CPU work on a snapshot (and mutations wait for an fsync): off the reactor.
-    let run =
-        tokio::task::spawn_blocking(move || db.execute_operation(&query, &variables, operation.as_deref()));
+    let access = if role >= Role::Write { Access::ReadWrite } else { Access::ReadOnly };
+    let run = tokio::task::spawn_blocking(move || {
+        db.execute_with_access(&query, &variables, operation.as_deref(), access)
+    });
     match run.await {
         Ok(response) => {
             // `{"data"...}` becomes `{"id":..,"data"...}`.

@@ -14,6 +14,7 @@
 //! ```
 
 mod admin;
+pub mod auth;
 pub mod connection;
 pub mod frame;
 
@@ -39,11 +40,14 @@ pub struct ServerConfig {
     pub max_frame: u32,
     /// Connections served at once; more wait to be accepted. Default 1,024.
     pub max_connections: usize,
+    /// Tokens a connection must present, with their roles. Default none: every connection
+    /// may do everything (then serve on loopback only).
+    pub tokens: Option<Arc<auth::Tokens>>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { max_frame: 16 << 20, max_connections: 1024 }
+        ServerConfig { max_frame: 16 << 20, max_connections: 1024, tokens: None }
     }
 }
 

@@ -287,3 +287,56 @@ fn admin_requests() {
     c.send(br#"{"id": 11, "query": "{ aggregateProduct { count } }"}"#);
     assert_eq!(c.recv().unwrap(), r#"{"id":11,"data":{"aggregateProduct":{"count":5}}}"#);
 }
+
+#[test]
+fn each_role_is_refused_what_it_may_not_do() {
+    let tokens =
+        quiver_server::auth::Tokens::parse("read:reader-token, write:writer-token, admin:admin-token")
+            .unwrap();
+    let config =
+        quiver_server::ServerConfig { tokens: Some(std::sync::Arc::new(tokens)), ..Default::default() };
+    let (addr, _dir, _handle, _stop) = stoppable(config);
+    let login = |token: Option<&str>| {
+        let mut c = Client::connect(addr);
+        c.send(json!({"hello": "quiver/1", "token": token}).to_string().as_bytes());
+        (c.recv().unwrap(), c)
+    };
+    let unauthorized = r#"{"id":null,"error":{"code":"unauthorized","message":"this server needs a token: the hello's \"token\" is missing or not one of its tokens"}}"#;
+    for bad in [None, Some("reader-tokeN"), Some("")] {
+        let (answer, mut c) = login(bad);
+        assert_eq!(answer, unauthorized);
+        assert_eq!(c.recv(), None);
+    }
+    let query = br#"{"id": 1, "query": "{ aggregateProduct { count } }"}"#;
+    let mutation = br#"{"id": 2, "query": "mutation { addProduct(input: [{name: \"N\", category: \"c\", price: 1}]) { numUids } }"}"#;
+    let admin = br#"{"id": 3, "admin": "stats"}"#;
+
+    let (_, mut reader) = login(Some("reader-token"));
+    reader.send(query);
+    assert_eq!(reader.recv().unwrap(), r#"{"id":1,"data":{"aggregateProduct":{"count":4}}}"#);
+    reader.send(mutation);
+    assert_eq!(
+        reader.recv().unwrap(),
+        r#"{"id":2,"errors":[{"message":"This caller may only read: a mutation needs write access.","locations":[{"line":1,"column":1}]}]}"#
+    );
+    reader.send(admin);
+    assert_eq!(
+        reader.recv().unwrap(),
+        r#"{"id":3,"error":{"code":"forbidden","message":"admin requests need an admin token"}}"#
+    );
+
+    let (_, mut writer) = login(Some("writer-token"));
+    writer.send(mutation);
+    assert_eq!(writer.recv().unwrap(), r#"{"id":2,"data":{"addProduct":{"numUids":1}}}"#);
+    writer.send(admin);
+    assert_eq!(
+        writer.recv().unwrap(),
+        r#"{"id":3,"error":{"code":"forbidden","message":"admin requests need an admin token"}}"#
+    );
+
+    let (_, mut root) = login(Some("admin-token"));
+    root.send(mutation);
+    assert_eq!(root.recv().unwrap(), r#"{"id":2,"data":{"addProduct":{"numUids":1}}}"#);
+    root.send(admin);
+    assert!(root.recv().unwrap().starts_with(r#"{"id":3,"nodes":27,"#));
+}
