@@ -101,11 +101,17 @@ pub struct QueryLimits {
     pub parse: ParseLimits,
     /// Nodes one query may produce over all its fields. Default 1,000,000.
     pub max_nodes: usize,
+    /// How long one query may run before it stops and says so (`None`: no limit). Default 30 s.
+    pub max_time: Option<std::time::Duration>,
 }
 
 impl Default for QueryLimits {
     fn default() -> Self {
-        QueryLimits { parse: ParseLimits::default(), max_nodes: 1_000_000 }
+        QueryLimits {
+            parse: ParseLimits::default(),
+            max_nodes: 1_000_000,
+            max_time: Some(std::time::Duration::from_secs(30)),
+        }
     }
 }
 
@@ -323,7 +329,7 @@ impl Database {
                 ]);
             }
             return match plan::mutation::plan_mutation(&loaded.schema, &loaded.api, doc, op, &vars) {
-                Ok(p) => crate::mutate::run(&self.store, &loaded, &p, self.limits.max_nodes),
+                Ok(p) => crate::mutate::run(&self.store, &loaded, &p, &self.limits),
                 Err(e) => Response::request_errors(vec![e]),
             };
         }
@@ -348,7 +354,7 @@ impl Database {
             &loaded.schema,
             &loaded.api,
             plan,
-            self.limits.max_nodes,
+            &crate::exec::Budget::new(self.limits.max_nodes, self.limits.max_time),
             &mut json,
             &mut errors,
         );

@@ -50,8 +50,9 @@ pub(crate) fn run(
     store: &quiver_engine::Store,
     loaded: &Loaded,
     plan: &MutationPlan,
-    max_nodes: usize,
+    limits: &crate::QueryLimits,
 ) -> Response {
+    let budget = crate::exec::Budget::new(limits.max_nodes, limits.max_time);
     let mut txn = match store.write() {
         Ok(t) => t,
         Err(e) => return Response::request_errors(vec![QueryError::new(format!("storage error: {e}"))]),
@@ -88,7 +89,7 @@ pub(crate) fn run(
         crate::json::write_str(&mut json, &field.key);
         json.push(':');
         let snap = if matches!(field.action, Action::Delete { .. }) { &before } else { &after };
-        payload(snap, loaded, field, uids, max_nodes, &mut json, &mut errors);
+        payload(snap, loaded, field, uids, &budget, &mut json, &mut errors);
     }
     json.push('}');
     crate::database::finish(json, errors)
@@ -113,7 +114,7 @@ fn payload(
     loaded: &Loaded,
     field: &MutationField,
     uids: &[u64],
-    max_nodes: usize,
+    budget: &crate::exec::Budget,
     out: &mut String,
     errors: &mut Vec<QueryError>,
 ) {
@@ -140,7 +141,7 @@ fn payload(
                     uids,
                     args,
                     sel,
-                    max_nodes,
+                    budget,
                     out,
                 ) {
                     out.push_str("null");

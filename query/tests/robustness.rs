@@ -195,3 +195,26 @@ fn the_mutation_being_mutated_is_valid() {
     assert!(r.is_ok(), "{}", r.json());
     assert!(r.json().contains(r#""d":{"company":[{"code":77}]}"#), "{}", r.json());
 }
+
+#[test]
+fn a_query_out_of_time_stops_and_says_so() {
+    let limits =
+        quiver_query::QueryLimits { max_time: Some(std::time::Duration::ZERO), ..Default::default() };
+    let db = people().1.clone().with_limits(limits);
+    assert_eq!(
+        db.execute("{ queryPerson { name } n: aggregatePerson { count } }", &Value::Null).json(),
+        r#"{"data":{"queryPerson":null,"n":{"count":4}},"errors":[{"message":"the query ran longer than 0 ms and was stopped","locations":[{"line":1,"column":3}],"path":["queryPerson"]}]}"#
+    );
+    assert!(
+        db.execute("{ getPerson(id: \"0x1\") { knowsAggregate(depth: 3) { count } } }", &Value::Null)
+            .json()
+            .contains("ran longer than 0 ms")
+    );
+    assert!(
+        db.execute(r#"{ shortestPath(from: "0x1", to: "0x3", via: ["knows"]) }"#, &Value::Null)
+            .json()
+            .contains("ran longer than 0 ms")
+    );
+    // The default leaves room.
+    assert!(people().1.execute("{ queryPerson { name } }", &Value::Null).is_ok());
+}

@@ -32,6 +32,23 @@ enum ExecError {
     TooManyNodes(usize),
     /// A walk count does not fit a 64-bit signed Int.
     CountOverflow,
+    /// The query ran out of time.
+    TimedOut(std::time::Duration),
+}
+
+impl ExecError {
+    fn message(&self) -> String {
+        match self {
+            ExecError::Engine(e) => format!("storage error: {e}"),
+            ExecError::TooManyNodes(n) => {
+                format!("the query produces more than {n} nodes; narrow it with filters or first")
+            }
+            ExecError::CountOverflow => "the walk count does not fit an Int (2^63 - 1)".to_string(),
+            ExecError::TimedOut(t) => {
+                format!("the query ran longer than {} ms and was stopped", t.as_millis())
+            }
+        }
+    }
 }
 
 impl From<quiver_engine::Error> for ExecError {
@@ -41,16 +58,37 @@ impl From<quiver_engine::Error> for ExecError {
 }
 
 /// Nodes a query may still produce; every expanded level draws from it.
-struct Budget(std::cell::Cell<usize>, usize);
+/// What one query may still spend: nodes to produce, and time.
+pub(crate) struct Budget {
+    left: std::cell::Cell<usize>,
+    max_nodes: usize,
+    deadline: Option<(std::time::Instant, std::time::Duration)>,
+}
 
 impl Budget {
+    /// A budget of `max_nodes` nodes and, if given, `max_time` from now.
+    pub(crate) fn new(max_nodes: usize, max_time: Option<std::time::Duration>) -> Budget {
+        let deadline = max_time.map(|t| (std::time::Instant::now() + t, t));
+        Budget { left: std::cell::Cell::new(max_nodes), max_nodes, deadline }
+    }
+
+    /// Spends `n` nodes (and checks the clock).
     fn take(&self, n: usize) -> R<()> {
-        match self.0.get().checked_sub(n) {
+        self.in_time()?;
+        match self.left.get().checked_sub(n) {
             Some(left) => {
-                self.0.set(left);
+                self.left.set(left);
                 Ok(())
             }
-            None => Err(ExecError::TooManyNodes(self.1)),
+            None => Err(ExecError::TooManyNodes(self.max_nodes)),
+        }
+    }
+
+    /// Errors once the query has run out of time.
+    fn in_time(&self) -> R<()> {
+        match self.deadline {
+            Some((at, max)) if std::time::Instant::now() >= at => Err(ExecError::TimedOut(max)),
+            _ => Ok(()),
         }
     }
 }
@@ -81,11 +119,10 @@ pub fn run(
     schema: &Schema,
     api: &crate::schema::api::Api,
     plan: &Plan,
-    max_nodes: usize,
+    budget: &Budget,
     out: &mut String,
     errors: &mut Vec<QueryError>,
 ) {
-    let budget = Budget(std::cell::Cell::new(max_nodes), max_nodes);
     let w = write::Writer { snap, schema, api };
     out.push('{');
     for (i, root) in plan.roots.iter().enumerate() {
@@ -95,18 +132,11 @@ pub fn run(
         crate::json::write_str(out, &root.key);
         out.push(':');
         let mark = out.len();
-        if let Err(e) = run_root(snap, schema, &w, &budget, &root.kind, out) {
+        if let Err(e) = run_root(snap, schema, &w, budget, &root.kind, out) {
             out.truncate(mark);
             out.push_str("null");
-            let message = match e {
-                ExecError::Engine(e) => format!("storage error: {e}"),
-                ExecError::TooManyNodes(n) => {
-                    format!("the query produces more than {n} nodes; narrow it with filters or first")
-                }
-                ExecError::CountOverflow => "the walk count does not fit an Int (2^63 - 1)".to_string(),
-            };
             errors.push(
-                QueryError::new(message).at(root.pos).with_path(vec![PathSegment::Key(root.key.clone())]),
+                QueryError::new(e.message()).at(root.pos).with_path(vec![PathSegment::Key(root.key.clone())]),
             );
         }
     }
@@ -177,7 +207,7 @@ fn run_root(
         RootKind::Introspect { type_name, sel } => introspect::write(w.api, type_name.as_deref(), sel, out),
         RootKind::ShortestPath { from, to, edges, max_depth } => {
             let path = match (snap.dense(*from), snap.dense(*to)) {
-                (Some(a), Some(b)) => traverse::shortest_path(snap, edges, a, b, *max_depth),
+                (Some(a), Some(b)) => traverse::shortest_path(snap, budget, edges, a, b, *max_depth)?,
                 _ => None,
             };
             match path {
@@ -219,7 +249,7 @@ pub fn write_nodes(
     uids: &[u64],
     args: &ListArgs,
     sel: &NodeSel,
-    max_nodes: usize,
+    budget: &Budget,
     out: &mut String,
 ) -> Result<(), String> {
     let mut ids = uids.to_vec();
@@ -231,16 +261,11 @@ pub fn write_nodes(
     };
     let kind =
         RootKind::List { ty, args: ListArgs { filter: Some(filter), ..args.clone() }, sel: sel.clone() };
-    let budget = Budget(std::cell::Cell::new(max_nodes), max_nodes);
     let w = write::Writer { snap, schema, api };
     let mark = out.len();
-    run_root(snap, schema, &w, &budget, &kind, out).map_err(|e| {
+    run_root(snap, schema, &w, budget, &kind, out).map_err(|e| {
         out.truncate(mark);
-        match e {
-            ExecError::Engine(e) => format!("storage error: {e}"),
-            ExecError::TooManyNodes(n) => format!("the answer has more than {n} nodes"),
-            ExecError::CountOverflow => "the walk count does not fit an Int (2^63 - 1)".to_string(),
-        }
+        e.message()
     })
 }
 
@@ -465,6 +490,7 @@ fn expand(
                         let mut reached = Vec::new();
                         let count = traverse::reach(
                             snap,
+                            budget,
                             &adj,
                             n,
                             walk.depth,
@@ -473,9 +499,9 @@ fn expand(
                         )?;
                         (count, reached)
                     } else {
-                        let count = traverse::walks(snap, &adj, n, walk.depth, f.as_ref())?;
+                        let count = traverse::walks(snap, budget, &adj, n, walk.depth, f.as_ref())?;
                         let ends = if reduces {
-                            traverse::walk_ends(snap, &adj, n, walk.depth, f.as_ref())?
+                            traverse::walk_ends(snap, budget, &adj, n, walk.depth, f.as_ref())?
                         } else {
                             Vec::new()
                         };

@@ -5,8 +5,11 @@
 use quiver_engine::{AdjacencyView, Dense, Direction, EdgeId, Snapshot};
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::{ExecError, R, filter};
+use super::{Budget, ExecError, R, filter};
 use crate::plan::Filter;
+
+/// Frontier nodes between two looks at the clock.
+const CLOCK_EVERY: usize = 4096;
 
 /// Reusable buffers for the kernels, one set per thread: all-zero between uses, so a query
 /// pays only for what it touches, never for clearing or allocating arrays the graph's size.
@@ -78,6 +81,7 @@ fn passes(snap: &Snapshot, f: Option<&Filter>, d: Dense) -> R<bool> {
 /// when the count does not fit an Int.
 pub(super) fn walks(
     snap: &Snapshot,
+    budget: &Budget,
     adj: &AdjacencyView<'_>,
     start: Dense,
     depth: usize,
@@ -87,7 +91,7 @@ pub(super) fn walks(
         return Ok(1);
     }
     with_scratch(snap.dense_len(), |s| {
-        let result = count_walks(s, snap, adj, start, depth, f);
+        let result = count_walks(s, snap, budget, adj, start, depth, f);
         s.clear_counts();
         result
     })
@@ -96,6 +100,7 @@ pub(super) fn walks(
 fn count_walks(
     s: &mut Scratch,
     snap: &Snapshot,
+    budget: &Budget,
     adj: &AdjacencyView<'_>,
     start: Dense,
     depth: usize,
@@ -105,6 +110,9 @@ fn count_walks(
     s.counts[start as usize] = 1;
     for _ in 1..depth {
         for i in 0..s.frontier.len() {
+            if i % CLOCK_EVERY == 0 {
+                budget.in_time()?;
+            }
             let v = s.frontier[i];
             let c = s.counts[v as usize];
             for &t in adj.neighbors(v) {
@@ -164,6 +172,7 @@ fn count_walks(
 /// bitmap. With `found`, the nodes too, in the order reached.
 pub(super) fn reach(
     snap: &Snapshot,
+    budget: &Budget,
     adj: &AdjacencyView<'_>,
     start: Dense,
     depth: usize,
@@ -176,6 +185,9 @@ pub(super) fn reach(
             let mut count = 0u64;
             for _ in 0..depth {
                 for i in 0..s.frontier.len() {
+                    if i % CLOCK_EVERY == 0 {
+                        budget.in_time()?;
+                    }
                     for &t in adj.neighbors(s.frontier[i]) {
                         let (w, bit) = (t as usize / 64, 1u64 << (t % 64));
                         if s.seen[w] & bit != 0 {
@@ -211,6 +223,7 @@ pub(super) fn reach(
 /// on passing `f` (for the reductions beside a walk count).
 pub(super) fn walk_ends(
     snap: &Snapshot,
+    budget: &Budget,
     adj: &AdjacencyView<'_>,
     start: Dense,
     depth: usize,
@@ -218,6 +231,7 @@ pub(super) fn walk_ends(
 ) -> R<Vec<Dense>> {
     let mut level: FxHashSet<Dense> = std::iter::once(start).collect();
     for _ in 0..depth {
+        budget.in_time()?;
         let mut next = FxHashSet::default();
         for &u in &level {
             for &v in adj.neighbors(u) {
@@ -238,13 +252,14 @@ pub(super) fn walk_ends(
 /// and backward along their reverse adjacency, always expanding the smaller frontier.
 pub(super) fn shortest_path(
     snap: &Snapshot,
+    budget: &Budget,
     edges: &[EdgeId],
     from: Dense,
     to: Dense,
     max_depth: usize,
-) -> Option<Vec<Dense>> {
+) -> R<Option<Vec<Dense>>> {
     if from == to {
-        return Some(vec![from]);
+        return Ok(Some(vec![from]));
     }
     let out: Vec<_> = edges.iter().map(|e| snap.adjacency(*e, Direction::Out)).collect();
     let back: Vec<_> = edges.iter().map(|e| snap.adjacency(*e, Direction::In)).collect();
@@ -256,6 +271,7 @@ pub(super) fn shortest_path(
     let (mut fwd, mut bwd) = (vec![from], vec![to]);
     let mut depth = 0;
     while depth < max_depth && !fwd.is_empty() && !bwd.is_empty() {
+        budget.in_time()?;
         depth += 1;
         let forward = fwd.len() <= bwd.len();
         let (frontier, adjs, seen, other) =
@@ -269,7 +285,7 @@ pub(super) fn shortest_path(
                     }
                     seen.insert(v, u);
                     if other.contains_key(&v) {
-                        return Some(join(&prev, &next, v));
+                        return Ok(Some(join(&prev, &next, v)));
                     }
                     grown.push(v);
                 }
@@ -277,7 +293,7 @@ pub(super) fn shortest_path(
         }
         *frontier = grown;
     }
-    None
+    Ok(None)
 }
 
 /// The path through `meet`: back along `prev` to the start, then along `next` to the end.
