@@ -21,6 +21,22 @@ fn frame(s: &mut TcpStream, body: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
+/// `quiver serve` on a free loopback port with `args`: the process, its stdout after the
+/// first line, and that line (which says where it listens).
+fn serve(args: &[&str]) -> (std::process::Child, BufReader<std::process::ChildStdout>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quiver"))
+        .arg("serve")
+        .args(args)
+        .args(["--tcp", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    (child, out, line)
+}
+
 #[test]
 fn serve_answers_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
@@ -42,14 +58,7 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
             .success()
     );
 
-    let mut child = Command::new(quiver)
-        .args(["serve", "--data", d, "--tcp", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
+    let (mut child, mut out, line) = serve(&["--data", d]);
     let addr = line.trim().rsplit(' ').next().unwrap().to_string();
     assert!(line.starts_with(&format!("quiver: serving {d} (25 nodes) on tcp 127.0.0.1:")), "{line}");
 
@@ -89,22 +98,9 @@ fn serve_with_tokens_asks_for_one() {
     let dir = tempfile::tempdir().unwrap();
     let tokens = dir.path().join("tokens");
     std::fs::write(&tokens, "# who may do what\nread:reader-token\n").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_quiver"))
-        .args([
-            "serve",
-            "--data",
-            dir.path().join("db").to_str().unwrap(),
-            "--tcp",
-            "127.0.0.1:0",
-            "--tokens",
-        ])
-        .arg(&tokens)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
+    let db = dir.path().join("db");
+    let (mut child, _out, line) =
+        serve(&["--data", db.to_str().unwrap(), "--tokens", tokens.to_str().unwrap()]);
     let addr = line.trim().rsplit(' ').next().unwrap().to_string();
     let mut s = TcpStream::connect(&addr).unwrap();
     assert!(

@@ -171,6 +171,17 @@ pub struct Spanned<T> {
     pub pos: Pos,
 }
 
+impl Spanned<Value> {
+    /// The items of a list value, or the value alone: GraphQL's input coercion of one value
+    /// where a list is expected.
+    pub fn items(&self) -> Vec<&Spanned<Value>> {
+        match &self.node {
+            Value::List(items) => items.iter().collect(),
+            _ => vec![self],
+        }
+    }
+}
+
 /// `@name(args)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Directive {

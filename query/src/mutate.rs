@@ -383,10 +383,7 @@ impl Mutator<'_, '_> {
                     self.txn.set(uid, *p, value).map_err(|e| self.engine(e))?;
                 }
                 FieldKind::Edge { target, list, edges, .. } if fv.node != Value::Null => {
-                    let refs: Vec<&Spanned<Value>> = match &fv.node {
-                        Value::List(items) => items.iter().collect(),
-                        _ => vec![fv],
-                    };
+                    let refs: Vec<&Spanned<Value>> = fv.items();
                     let mut dsts = Vec::with_capacity(refs.len());
                     for (i, r) in refs.into_iter().enumerate() {
                         if *list {
@@ -467,11 +464,7 @@ impl Mutator<'_, '_> {
                     }
                 }
                 FieldKind::Edge { target, edges, .. } => {
-                    let refs: Vec<&Spanned<Value>> = match &fv.node {
-                        Value::List(items) => items.iter().collect(),
-                        Value::Null => Vec::new(),
-                        _ => vec![fv],
-                    };
+                    let refs = if fv.node == Value::Null { Vec::new() } else { fv.items() };
                     let mut gone = Vec::new();
                     for r in refs {
                         gone.push(self.existing(*target, r)?);
@@ -515,10 +508,7 @@ fn scalar_value(
     v: &Spanned<Value>,
 ) -> Result<EValue, String> {
     if list {
-        let items: Vec<&Spanned<Value>> = match &v.node {
-            Value::List(items) => items.iter().collect(),
-            _ => vec![v],
-        };
+        let items: Vec<&Spanned<Value>> = v.items();
         return items
             .into_iter()
             .map(|i| scalar_value(scalar, false, i))

@@ -184,6 +184,21 @@ fn type_lookups_wrappers_interfaces_and_defaults() {
     );
 }
 
+/// The standard introspection query's answer over the customer-360 schema, in a file (the
+/// directory holds it and the database).
+fn introspection_answer() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path().join("db")).unwrap();
+    db.set_schema(&fixture("../tests/fixtures/customer360/schema.graphql")).unwrap();
+    let answer = dir.path().join("introspection.json");
+    std::fs::write(
+        &answer,
+        db.execute(&fixture("tests/fixtures/introspection.graphql"), &Value::Null).json(),
+    )
+    .unwrap();
+    (dir, answer)
+}
+
 /// graphql-js (the reference implementation) rebuilds the schema from the introspection answer
 /// and validates the customer-360 query against it. Installs `graphql@16` from npm into
 /// `target/graphql-js` on first run (node and npm are required).
@@ -206,15 +221,7 @@ fn graphql_js_accepts_the_introspection_answer() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
-    db.set_schema(&fixture("../tests/fixtures/customer360/schema.graphql")).unwrap();
-    let answer = dir.path().join("introspection.json");
-    std::fs::write(
-        &answer,
-        db.execute(&fixture("tests/fixtures/introspection.graphql"), &Value::Null).json(),
-    )
-    .unwrap();
+    let (_dir, answer) = introspection_answer();
     let script = tools.join("check.mjs");
     std::fs::copy(manifest.join("tests/graphql_js/check.mjs"), &script).unwrap();
     let out = Command::new("node")
@@ -257,15 +264,7 @@ fn graphql_core_accepts_the_introspection_answer() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
-    db.set_schema(&fixture("../tests/fixtures/customer360/schema.graphql")).unwrap();
-    let answer = dir.path().join("introspection.json");
-    std::fs::write(
-        &answer,
-        db.execute(&fixture("tests/fixtures/introspection.graphql"), &Value::Null).json(),
-    )
-    .unwrap();
+    let (_dir, answer) = introspection_answer();
     let out = Command::new(&python)
         .arg(manifest.join("tests/graphql_core/check.py"))
         .arg(&answer)

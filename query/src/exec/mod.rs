@@ -275,10 +275,7 @@ pub fn matching(
     types: &[TypeId],
     f: Option<&crate::plan::Filter>,
 ) -> Result<Vec<Dense>, String> {
-    root_nodes(snap, types, f).map_err(|e| match e {
-        ExecError::Engine(e) => format!("storage error: {e}"),
-        other => format!("{other:?}"),
-    })
+    root_nodes(snap, types, f).map_err(|e| e.message())
 }
 
 /// The nodes of the types that pass the filter, by uid: candidates from an index when one

@@ -78,10 +78,7 @@ impl<'a> Planner<'a> {
                         })?;
                 }
                 "via" => {
-                    let names: Vec<&Spanned<Value>> = match &v.node {
-                        Value::List(items) => items.iter().collect(),
-                        _ => vec![v],
-                    };
+                    let names: Vec<&Spanned<Value>> = v.items();
                     for n in names {
                         let Value::String(field) = &n.node else { continue };
                         let mut found = false;

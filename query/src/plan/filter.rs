@@ -146,10 +146,7 @@ pub fn compile_filter(schema: &Schema, ty: usize, v: &Spanned<Value>) -> Result<
         }
         let f = match name.value.as_str() {
             "and" | "or" => {
-                let items: Vec<&Spanned<Value>> = match &fv.node {
-                    Value::List(items) => items.iter().collect(),
-                    _ => vec![fv],
-                };
+                let items: Vec<&Spanned<Value>> = fv.items();
                 let mut parts = Vec::new();
                 for item in items {
                     if let Some(f) = compile_filter(schema, ty, item)? {
@@ -163,10 +160,7 @@ pub fn compile_filter(schema: &Schema, ty: usize, v: &Spanned<Value>) -> Result<
                 None => continue,
             },
             "has" => {
-                let names: Vec<&Spanned<Value>> = match &fv.node {
-                    Value::List(items) => items.iter().collect(),
-                    _ => vec![fv],
-                };
+                let names: Vec<&Spanned<Value>> = fv.items();
                 let mut parts = Vec::new();
                 for n in names {
                     let Value::Enum(field) = &n.node else { continue };
@@ -190,10 +184,7 @@ pub fn compile_filter(schema: &Schema, ty: usize, v: &Spanned<Value>) -> Result<
                 Filter::All(parts)
             }
             field if schema.types[ty].id_field.is_some_and(|i| schema.types[ty].fields[i].name == field) => {
-                let items: Vec<&Spanned<Value>> = match &fv.node {
-                    Value::List(items) => items.iter().collect(),
-                    _ => vec![fv],
-                };
+                let items: Vec<&Spanned<Value>> = fv.items();
                 let mut uids = Vec::new();
                 for item in items {
                     uids.push(parse_uid_value(&item.node).ok_or_else(|| {
@@ -252,10 +243,7 @@ fn compile_field_filter(
             "gt" => cmp(Cmp::Gt)?,
             "ge" => cmp(Cmp::Ge)?,
             "in" => {
-                let items: Vec<&Spanned<Value>> = match &ov.node {
-                    Value::List(items) => items.iter().collect(),
-                    _ => vec![ov],
-                };
+                let items: Vec<&Spanned<Value>> = ov.items();
                 let values = items
                     .into_iter()
                     .filter(|i| i.node != Value::Null)

@@ -204,10 +204,7 @@ fn search_kinds(d: &Directive) -> Result<Vec<String>, Error> {
         if a.name.as_str() != "by" {
             return err(a.name.pos, format!("@search takes `by`, not `{}`", a.name.value));
         }
-        let items = match &a.value.node {
-            Value::List(items) => items.iter().collect(),
-            _ => vec![&a.value],
-        };
+        let items = a.value.items();
         for v in items {
             match &v.node {
                 Value::Enum(k) | Value::String(k) => out.push(k.clone()),
