@@ -55,17 +55,33 @@ enum Command {
         #[arg(long)]
         operation: Option<String>,
     },
-    /// Serve the database over the native TCP protocol (docs/PROTOCOL.md) until SIGINT or
-    /// SIGTERM; then finish the requests in flight, checkpoint and exit 0.
+    /// Serve the database over GraphQL over HTTP and the native TCP protocol
+    /// (docs/PROTOCOL.md) until SIGINT or SIGTERM; then finish the requests in flight,
+    /// checkpoint and exit 0. Logs go to stderr (QUIVER_LOG=debug logs every request).
     ///
-    /// Example: quiver serve --data ./quiver-data --tcp 127.0.0.1:9080
+    /// Example: quiver serve --data ./quiver-data --http 127.0.0.1:8080 --tcp 127.0.0.1:9080
     Serve {
         /// The data directory (created if missing).
         #[arg(long, default_value = "./quiver-data")]
         data: PathBuf,
+        /// Where GraphQL over HTTP listens (`/graphql`, `/admin/...`, `/health`, `/metrics`).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        http: std::net::SocketAddr,
         /// Where the native protocol listens.
         #[arg(long, default_value = "127.0.0.1:9080")]
         tcp: std::net::SocketAddr,
+        /// Largest request body or frame, in bytes.
+        #[arg(long, default_value_t = 16 << 20)]
+        max_request: u32,
+        /// Connections served at once, per transport.
+        #[arg(long, default_value_t = 1024)]
+        max_connections: usize,
+        /// Longest a query may run, in milliseconds, before it stops and says so.
+        #[arg(long, default_value_t = 30_000)]
+        query_timeout_ms: u64,
+        /// Most nodes one query may produce.
+        #[arg(long, default_value_t = 1_000_000)]
+        max_nodes: usize,
         /// A file of tokens (`role:token` per line; roles read, write, admin). The
         /// QUIVER_TOKENS environment variable holds the same list when no file is given.
         #[arg(long)]
@@ -169,7 +185,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", r.json());
             return Ok(if r.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_USER) });
         }
-        Command::Serve { data, tcp, tokens, insecure } => {
+        Command::Serve {
+            data,
+            http,
+            tcp,
+            max_request,
+            max_connections,
+            query_timeout_ms,
+            max_nodes,
+            tokens,
+            insecure,
+        } => {
+            init_logging();
             let tokens = match (tokens, std::env::var("QUIVER_TOKENS")) {
                 (Some(file), _) => {
                     let text = std::fs::read_to_string(&file)
@@ -185,31 +212,50 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ),
                 (None, Err(_)) => None,
             };
-            if tokens.is_none() && !tcp.ip().is_loopback() && !insecure {
-                anyhow::bail!(
-                    "refusing to listen on {tcp} without tokens: other machines could reach it (pass --insecure to allow)"
-                );
+            for addr in [http, tcp] {
+                if tokens.is_none() && !addr.ip().is_loopback() && !insecure {
+                    anyhow::bail!(
+                        "refusing to listen on {addr} without tokens: other machines could reach it (pass --insecure to allow)"
+                    );
+                }
             }
-            let db = open_db(&data, true)?;
+            let limits = quiver::query::QueryLimits {
+                max_nodes,
+                max_time: Some(std::time::Duration::from_millis(query_timeout_ms)),
+                ..Default::default()
+            };
+            let db = open_db(&data, true)?.with_limits(limits);
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .context("starting the runtime")?;
             runtime.block_on(async {
-                let listener = tokio::net::TcpListener::bind(tcp)
-                    .await
-                    .with_context(|| format!("listening on {tcp}"))?;
-                let bound = listener.local_addr().context("the listening address")?;
+                let bind = |addr| async move {
+                    tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))
+                };
+                let (http, tcp) = (bind(http).await?, bind(tcp).await?);
+                let (http_at, tcp_at) = (http.local_addr()?, tcp.local_addr()?);
                 let nodes = db.store().snapshot().node_count();
-                println!("quiver: serving {} ({nodes} nodes) on tcp {bound}", data.display());
+                println!(
+                    "quiver: serving {} ({nodes} nodes) on http {http_at} and tcp {tcp_at}",
+                    data.display()
+                );
+                tracing::info!(
+                    data = %data.display(), nodes, http = %http_at, tcp = %tcp_at,
+                    tokens = tokens.is_some(), "serving"
+                );
                 use std::io::Write as _;
                 std::io::stdout().flush().context("writing to stdout")?;
                 let config = quiver::server::ServerConfig {
                     tokens: tokens.map(std::sync::Arc::new),
+                    max_frame: max_request,
+                    max_connections,
                     ..Default::default()
                 };
-                quiver::server::run_tcp(listener, db.clone(), config, stop_signal()).await.context("serving")
+                let listeners = quiver::server::Listeners { tcp: Some(tcp), http: Some(http) };
+                quiver::server::run(listeners, db.clone(), config, stop_signal()).await.context("serving")
             })?;
+            tracing::info!("stopped accepting; in-flight requests answered; checkpointing");
             db.close().context("checkpointing and closing")?;
             println!("quiver: stopped");
         }
@@ -236,6 +282,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Logs to stderr at the level QUIVER_LOG (or RUST_LOG) names; `info` by default.
+fn init_logging() {
+    let filter = std::env::var("QUIVER_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_string());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -27,7 +27,7 @@ fn serve(args: &[&str]) -> (std::process::Child, BufReader<std::process::ChildSt
     let mut child = Command::new(env!("CARGO_BIN_EXE_quiver"))
         .arg("serve")
         .args(args)
-        .args(["--tcp", "127.0.0.1:0"])
+        .args(["--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -60,7 +60,8 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
 
     let (mut child, mut out, line) = serve(&["--data", d]);
     let addr = line.trim().rsplit(' ').next().unwrap().to_string();
-    assert!(line.starts_with(&format!("quiver: serving {d} (25 nodes) on tcp 127.0.0.1:")), "{line}");
+    assert!(line.starts_with(&format!("quiver: serving {d} (25 nodes) on http 127.0.0.1:")), "{line}");
+    assert!(line.contains(" and tcp 127.0.0.1:"), "{line}");
 
     let mut s = TcpStream::connect(&addr).unwrap();
     assert_eq!(frame(&mut s, r#"{"hello": "quiver/1"}"#), r#"{"hello":"quiver/1","server":"quiver 0.1.0"}"#);

@@ -14,6 +14,7 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -116,7 +117,27 @@ pub(crate) struct Inner {
     /// every commit without taking the writer lock.
     opened: Instant,
     last_checkpoint_ms: std::sync::atomic::AtomicU64,
+    /// Commits acknowledged and fsyncs issued since open (for metrics).
+    commits: AtomicU64,
+    fsyncs: AtomicU64,
     _lock: File,
+}
+
+/// What a store has done since it was opened, for monitoring.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = quiver_engine::Store::open(dir.path()).unwrap();
+/// assert_eq!(store.activity().commits, 0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Activity {
+    /// Transactions committed (acknowledged).
+    pub commits: u64,
+    /// Fsyncs of the log; with group commit, fewer than commits under concurrency.
+    pub fsyncs: u64,
+    /// Bytes of the data directory's files (segments, checkpoints, manifest).
+    pub disk_bytes: u64,
 }
 
 /// An open data directory: the storage engine's handle. Cheap to clone; safe to share.
@@ -179,6 +200,8 @@ impl Store {
             checkpoint_error: Mutex::new(None),
             opened: Instant::now(),
             last_checkpoint_ms: std::sync::atomic::AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+            fsyncs: AtomicU64::new(0),
             options,
             _lock: opened.lock,
         };
@@ -208,6 +231,25 @@ impl Store {
     /// What recovery found when this store was opened.
     pub fn recovery_report(&self) -> &RecoveryReport {
         &self.inner.recovery
+    }
+
+    /// Commits and fsyncs since open, and the bytes on disk.
+    pub fn activity(&self) -> Activity {
+        let disk_bytes = std::fs::read_dir(&self.inner.layout.dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter_map(|e| e.metadata().ok())
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        Activity {
+            commits: self.inner.commits.load(Ordering::Relaxed),
+            fsyncs: self.inner.fsyncs.load(Ordering::Relaxed),
+            disk_bytes,
+        }
     }
 
     /// The data directory.
@@ -268,6 +310,7 @@ impl Store {
                 self.wait_durable(seq, None)?;
             }
         }
+        self.inner.commits.fetch_add(1, Ordering::Relaxed);
         self.maybe_checkpoint();
         Ok(())
     }
@@ -292,6 +335,7 @@ impl Store {
             let (target, target_end, file) = (s.written, s.written_end, Arc::clone(&s.file));
             drop(s);
             let result = inner.options.io.sync(&file);
+            inner.fsyncs.fetch_add(1, Ordering::Relaxed);
             s = lock(&inner.sync);
             s.leader = false;
             if let Err(e) = result {

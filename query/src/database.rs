@@ -120,6 +120,8 @@ impl Default for QueryLimits {
 pub struct Response {
     json: String,
     errors: Vec<QueryError>,
+    /// A read-only caller asked for a mutation, refused before it ran.
+    refused_mutation: bool,
 }
 
 impl Response {
@@ -138,6 +140,17 @@ impl Response {
         self.errors.is_empty()
     }
 
+    /// Whether execution started, so the response has `data` (possibly with field errors):
+    /// false for a request error (syntax, validation, variables), which has only `errors`.
+    pub fn has_data(&self) -> bool {
+        self.json.starts_with("{\"data\"")
+    }
+
+    /// Whether this is the refusal of a mutation asked under [`Access::ReadOnly`].
+    pub fn is_refused_mutation(&self) -> bool {
+        self.refused_mutation
+    }
+
     /// A response with errors and no data (a request error).
     pub fn request_errors(errors: Vec<QueryError>) -> Response {
         let mut json = String::from("{\"errors\":[");
@@ -148,7 +161,7 @@ impl Response {
             e.write_json(&mut json);
         }
         json.push_str("]}");
-        Response { json, errors }
+        Response { json, errors, refused_mutation: false }
     }
 }
 
@@ -165,7 +178,7 @@ pub(crate) fn finish(mut json: String, errors: Vec<QueryError>) -> Response {
         json.push(']');
     }
     json.push('}');
-    Response { json, errors }
+    Response { json, errors, refused_mutation: false }
 }
 
 impl Database {
@@ -324,9 +337,11 @@ impl Database {
         };
         if op.kind == crate::ast::OperationKind::Mutation {
             if access == Access::ReadOnly {
-                return Response::request_errors(vec![
+                let mut refused = Response::request_errors(vec![
                     QueryError::new("This caller may only read: a mutation needs write access.").at(op.pos),
                 ]);
+                refused.refused_mutation = true;
+                return refused;
             }
             return match plan::mutation::plan_mutation(&loaded.schema, &loaded.api, doc, op, &vars) {
                 Ok(p) => crate::mutate::run(&self.store, &loaded, &p, &self.limits),

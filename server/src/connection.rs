@@ -1,59 +1,132 @@
 //! One client connection of the native protocol: the hello, then requests answered in order
-//! (clients may pipeline: each request's answer is written before the next is read). A
-//! framing error ends the connection after saying why; a bad message is answered and the
-//! connection goes on.
+//! (clients may pipeline: answers to requests already received are written together, and
+//! flushed when nothing more is waiting). A framing error ends the connection after saying
+//! why; a bad message is answered and the connection goes on.
+//!
+//! Time limits: the hello must arrive within `handshake_timeout`, each later frame within
+//! `frame_timeout` of its first byte, and the next request within `idle_timeout`; a connection
+//! waiting for its next request is closed first when the server needs its slot.
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use quiver_query::{Access, Database};
 use serde_json::{Value, json};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::sync::watch;
 
+use crate::accept::IdleSet;
 use crate::auth::Role;
 use crate::frame::{FrameEnd, read_frame, write_frame};
-use crate::{PROTOCOL, ServerConfig};
+use crate::metrics::{ErrorKind, RequestKind, Transport};
+use crate::request::{GraphqlRequest, access_of};
+use crate::{PROTOCOL, Shared};
 
 /// An error frame: `{"id": .., "error": {"code": .., "message": ..}}`.
 fn error(id: &Value, code: &str, message: impl Into<String>) -> Vec<u8> {
     json!({ "id": id, "error": { "code": code, "message": message.into() } }).to_string().into_bytes()
 }
 
-/// Serves one connection until the client leaves, breaks the framing, or the server stops
-/// (`stopping` turns true): the request being run is answered first, then the connection closes.
-pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
-    db: Database,
-    config: Arc<ServerConfig>,
+/// What waiting for the next frame ended in.
+enum Wait {
+    /// Its first byte is here.
+    Ready,
+    /// The client left.
+    Closed,
+    /// The server is stopping.
+    Stop,
+    /// The wait was too long, or the slot was needed: the client was told, close.
+    Answered,
+}
+
+/// Waits, as an idle connection, for the first byte of the next frame: for at most `limit`,
+/// and only until the server needs the slot or stops.
+async fn wait_for_frame<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut BufReader<BufWriter<S>>,
+    shared: &Shared,
+    idle: &IdleSet,
+    limit: std::time::Duration,
+    what: &str,
+    stopping: &mut watch::Receiver<bool>,
+) -> std::io::Result<Wait> {
+    let none = Value::Null;
+    let waiting = idle.enter();
+    let (code, msg) = tokio::select! {
+        read = stream.fill_buf() => return Ok(if read?.is_empty() { Wait::Closed } else { Wait::Ready }),
+        _ = crate::accept::stopped(stopping) => return Ok(Wait::Stop),
+        _ = waiting.evicted() => {
+            ("evicted", "closed while idle: the server needed this connection's slot".to_string())
+        }
+        _ = tokio::time::sleep(limit) => {
+            ("idle_timeout", format!("closed after {} s without {what}", limit.as_secs_f64()))
+        }
+    };
+    drop(waiting);
+    shared.metrics.error(Transport::Tcp, ErrorKind::Timeout);
+    send(stream, &error(&none, code, msg)).await?;
+    Ok(Wait::Answered)
+}
+
+/// Serves one connection until the client leaves, breaks the framing, is too slow, or the
+/// server stops (`stopping` turns true): the request being run is answered first.
+pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    shared: &Arc<Shared>,
+    idle: &IdleSet,
     mut stopping: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
+    let _open = shared.metrics.connection(Transport::Tcp);
+    let config = &shared.config;
+    let metrics = &shared.metrics;
+    let mut stream = BufReader::new(BufWriter::new(stream));
     let mut buf = Vec::with_capacity(4096);
     let none = Value::Null;
     // The hello.
-    match read_frame(&mut stream, &mut buf, config.max_frame).await? {
+    match wait_for_frame(&mut stream, shared, idle, config.handshake_timeout, "a hello", &mut stopping)
+        .await?
+    {
+        Wait::Ready => {}
+        Wait::Closed | Wait::Stop | Wait::Answered => return Ok(()),
+    }
+    let hello = match tokio::time::timeout(
+        config.handshake_timeout,
+        read_frame(&mut stream, &mut buf, config.max_frame),
+    )
+    .await
+    {
+        Err(_) => {
+            metrics.error(Transport::Tcp, ErrorKind::Timeout);
+            let msg =
+                format!("the hello took longer than {} s to arrive", config.handshake_timeout.as_secs_f64());
+            return send(&mut stream, &error(&none, "timeout", msg)).await;
+        }
+        Ok(read) => read?,
+    };
+    match hello {
         Ok(()) => {}
         Err(FrameEnd::Closed | FrameEnd::Truncated) => return Ok(()),
-        Err(end) => return write_frame(&mut stream, &framing_error(&end)).await,
+        Err(end) => {
+            metrics.error(Transport::Tcp, ErrorKind::Protocol);
+            return send(&mut stream, &framing_error(&end)).await;
+        }
     }
     let hello: Value = match serde_json::from_slice(&buf) {
         Ok(v) => v,
         Err(e) => {
-            return write_frame(
-                &mut stream,
-                &error(&none, "bad_json", format!("the hello is not JSON: {e}")),
-            )
-            .await;
+            metrics.error(Transport::Tcp, ErrorKind::Protocol);
+            return send(&mut stream, &error(&none, "bad_json", format!("the hello is not JSON: {e}"))).await;
         }
     };
     match hello.get("hello").and_then(Value::as_str) {
         Some(PROTOCOL) => {}
         Some(other) => {
+            metrics.error(Transport::Tcp, ErrorKind::Protocol);
             let msg = format!("this server speaks {PROTOCOL}, not {other}");
-            return write_frame(&mut stream, &error(&none, "bad_version", msg)).await;
+            return send(&mut stream, &error(&none, "bad_version", msg)).await;
         }
         None => {
+            metrics.error(Transport::Tcp, ErrorKind::Protocol);
             let msg = format!("the first frame must be {{\"hello\": \"{PROTOCOL}\", \"token\": ...}}");
-            return write_frame(&mut stream, &error(&none, "no_hello", msg)).await;
+            return send(&mut stream, &error(&none, "no_hello", msg)).await;
         }
     }
     let role = match &config.tokens {
@@ -61,36 +134,74 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         Some(tokens) => match hello.get("token").and_then(Value::as_str).and_then(|t| tokens.role_of(t)) {
             Some(role) => role,
             None => {
+                metrics.error(Transport::Tcp, ErrorKind::Unauthorized);
                 let msg =
                     "this server needs a token: the hello's \"token\" is missing or not one of its tokens";
-                return write_frame(&mut stream, &error(&none, "unauthorized", msg)).await;
+                return send(&mut stream, &error(&none, "unauthorized", msg)).await;
             }
         },
     };
     let welcome = json!({ "hello": PROTOCOL, "server": concat!("quiver ", env!("CARGO_PKG_VERSION")) });
-    write_frame(&mut stream, welcome.to_string().as_bytes()).await?;
+    send(&mut stream, welcome.to_string().as_bytes()).await?;
 
     loop {
-        let frame = tokio::select! {
-            read = read_frame(&mut stream, &mut buf, config.max_frame) => read?,
-            _ = stopping.wait_for(|s| *s) => return Ok(()),
+        // Between requests: idle, unless the client pipelined more.
+        if stream.buffer().is_empty() {
+            stream.flush().await?;
+            match wait_for_frame(&mut stream, shared, idle, config.idle_timeout, "a request", &mut stopping)
+                .await?
+            {
+                Wait::Ready => {}
+                Wait::Closed | Wait::Stop | Wait::Answered => return Ok(()),
+            }
+        }
+        let frame = match tokio::time::timeout(
+            config.frame_timeout,
+            read_frame(&mut stream, &mut buf, config.max_frame),
+        )
+        .await
+        {
+            Err(_) => {
+                metrics.error(Transport::Tcp, ErrorKind::Timeout);
+                let msg =
+                    format!("a frame took longer than {} s to arrive", config.frame_timeout.as_secs_f64());
+                return send(&mut stream, &error(&none, "timeout", msg)).await;
+            }
+            Ok(read) => read?,
         };
         match frame {
             Ok(()) => {}
             Err(FrameEnd::Closed | FrameEnd::Truncated) => return Ok(()),
             Err(FrameEnd::NotUtf8) => {
                 // The frame's boundary is known: answer and read on.
+                metrics.error(Transport::Tcp, ErrorKind::Protocol);
                 write_frame(&mut stream, &error(&none, "bad_utf8", "the frame is not UTF-8")).await?;
                 continue;
             }
-            Err(end) => return write_frame(&mut stream, &framing_error(&end)).await,
+            Err(end) => {
+                metrics.error(Transport::Tcp, ErrorKind::Protocol);
+                return send(&mut stream, &framing_error(&end)).await;
+            }
         }
         let answer = match serde_json::from_slice::<Value>(&buf) {
-            Err(e) => error(&none, "bad_json", format!("the frame is not JSON: {e}")),
-            Ok(msg) => request(&db, msg, role).await,
+            Err(e) => {
+                metrics.error(Transport::Tcp, ErrorKind::Protocol);
+                error(&none, "bad_json", format!("the frame is not JSON: {e}"))
+            }
+            Ok(msg) => request(shared, msg, role).await,
         };
         write_frame(&mut stream, &answer).await?;
+        if *stopping.borrow() {
+            // The request in hand is answered; the server is going away.
+            return stream.flush().await;
+        }
     }
+}
+
+/// Writes a frame and flushes it: the last frame of a connection, or the welcome.
+async fn send<W: AsyncWrite + Unpin>(w: &mut W, body: &[u8]) -> std::io::Result<()> {
+    write_frame(w, body).await?;
+    w.flush().await
 }
 
 fn framing_error(end: &FrameEnd) -> Vec<u8> {
@@ -107,16 +218,42 @@ fn framing_error(end: &FrameEnd) -> Vec<u8> {
     }
 }
 
-/// Answers one message: a GraphQL request `{"id", "query", "variables", "operationName"}`.
-async fn request(db: &Database, msg: Value, role: Role) -> Vec<u8> {
+/// Answers one message: a GraphQL request `{"id", "query", "variables", "operationName"}` or an
+/// admin request `{"id", "admin", ...}`.
+async fn request(shared: &Arc<Shared>, msg: Value, role: Role) -> Vec<u8> {
+    let metrics = &shared.metrics;
     let id = msg.get("id").cloned().unwrap_or(Value::Null);
-    if msg.get("admin").is_some() {
+    if let Some(name) = msg.get("admin") {
         if role < Role::Admin {
+            metrics.error(Transport::Tcp, ErrorKind::Forbidden);
             return error(&id, "forbidden", "admin requests need an admin token");
         }
-        return crate::admin::handle(db, id, msg).await;
+        let started = Instant::now();
+        let name = name.as_str().unwrap_or_default().to_string();
+        let answer = crate::admin::run(&shared.db, name.clone(), msg).await;
+        metrics.request(Transport::Tcp, RequestKind::Admin, started.elapsed());
+        tracing::debug!(transport = "tcp", admin = %name, micros = started.elapsed().as_micros() as u64, "admin request");
+        return match answer {
+            Ok(crate::admin::Answer::Object(map)) => {
+                let mut out = serde_json::Map::with_capacity(map.len() + 1);
+                out.insert("id".into(), id);
+                out.extend(map);
+                Value::Object(out).to_string().into_bytes()
+            }
+            Ok(crate::admin::Answer::Export(doc)) => {
+                let mut out = format!("{{\"id\":{id},\"export\":").into_bytes();
+                out.extend_from_slice(&doc);
+                out.push(b'}');
+                out
+            }
+            Err((code, message)) => {
+                metrics.error(Transport::Tcp, ErrorKind::Admin);
+                error(&id, code, message)
+            }
+        };
     }
     let Some(query) = msg.get("query").and_then(Value::as_str).map(str::to_string) else {
+        metrics.error(Transport::Tcp, ErrorKind::Protocol);
         return error(
             &id,
             "unknown_message",
@@ -125,14 +262,9 @@ async fn request(db: &Database, msg: Value, role: Role) -> Vec<u8> {
     };
     let variables = msg.get("variables").cloned().unwrap_or(Value::Null);
     let operation = msg.get("operationName").and_then(Value::as_str).map(str::to_string);
-    let db = db.clone();
-    // Queries are CPU work on a snapshot (and mutations wait for an fsync): off the reactor.
-    let access = if role >= Role::Write { Access::ReadWrite } else { Access::ReadOnly };
-    let run = tokio::task::spawn_blocking(move || {
-        db.execute_with_access(&query, &variables, operation.as_deref(), access)
-    });
-    match run.await {
-        Ok(response) => {
+    let request = GraphqlRequest { query, variables, operation };
+    match crate::request::execute(shared, Transport::Tcp, request, access_of(role)).await {
+        Some(response) => {
             // `{"data"...}` becomes `{"id":..,"data"...}`.
             let body = response.json();
             let mut out = Vec::with_capacity(body.len() + 32);
@@ -142,6 +274,138 @@ async fn request(db: &Database, msg: Value, role: Role) -> Vec<u8> {
             out.extend_from_slice(&body.as_bytes()[1..]);
             out
         }
-        Err(e) => error(&id, "internal", format!("the request failed: {e}")),
+        None => error(&id, "internal", "the request failed inside the server"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, DuplexStream};
+
+    use super::*;
+    use crate::ServerConfig;
+
+    fn shared() -> (Arc<Shared>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let db = quiver_query::Database::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        db.set_schema("type Person { id: ID! }").unwrap_or_else(|e| panic!("{e}"));
+        let config = ServerConfig::default();
+        (Arc::new(Shared { db, config, metrics: Default::default() }), dir)
+    }
+
+    /// Serves one end of an in-memory pipe; the other end is the client.
+    fn connect(shared: &Arc<Shared>, idle: &Arc<IdleSet>, stopping: &watch::Receiver<bool>) -> DuplexStream {
+        let (client, server) = tokio::io::duplex(1 << 16);
+        let (shared, idle, stopping) = (Arc::clone(shared), Arc::clone(idle), stopping.clone());
+        tokio::spawn(async move { serve(server, &shared, &idle, stopping).await });
+        client
+    }
+
+    async fn frame(c: &mut DuplexStream, body: &[u8]) {
+        c.write_all(&(body.len() as u32).to_be_bytes()).await.unwrap_or_else(|e| panic!("{e}"));
+        c.write_all(body).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// The next frame, or `None` when the server closed the connection.
+    async fn recv(c: &mut DuplexStream) -> Option<String> {
+        let mut len = [0u8; 4];
+        c.read_exact(&mut len).await.ok()?;
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+        c.read_exact(&mut body).await.ok()?;
+        String::from_utf8(body).ok()
+    }
+
+    async fn hello(c: &mut DuplexStream) {
+        frame(c, br#"{"hello": "quiver/1"}"#).await;
+        assert_eq!(recv(c).await.as_deref(), Some(r#"{"hello":"quiver/1","server":"quiver 0.1.0"}"#));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_and_silent_clients_are_timed_out_while_others_are_served() {
+        let (shared, _dir) = shared();
+        let idle = Arc::new(IdleSet::default());
+        let (_stop, stopping) = watch::channel(false);
+        let started = tokio::time::Instant::now();
+
+        // Silent: never says hello.
+        let mut silent = connect(&shared, &idle, &stopping);
+        // A byte a second: a hello that would take 21 s, then a request at that pace.
+        let mut trickle = connect(&shared, &idle, &stopping);
+        // Says hello, then nothing.
+        let mut idler = connect(&shared, &idle, &stopping);
+        hello(&mut idler).await;
+
+        let trickler = tokio::spawn(async move {
+            let body = br#"{"hello": "quiver/1"}"#;
+            let mut bytes = (body.len() as u32).to_be_bytes().to_vec();
+            bytes.extend_from_slice(body);
+            for b in bytes {
+                if trickle.write_all(&[b]).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            let took = started.elapsed();
+            (recv(&mut trickle).await, took)
+        });
+
+        // Meanwhile a well-behaved client is answered at once, again and again.
+        let mut good = connect(&shared, &idle, &stopping);
+        hello(&mut good).await;
+        for i in 0..40 {
+            frame(&mut good, format!(r#"{{"id": {i}, "query": "{{ __typename }}"}}"#).as_bytes()).await;
+            assert_eq!(
+                recv(&mut good).await,
+                Some(format!(r#"{{"id":{i},"data":{{"__typename":"Query"}}}}"#))
+            );
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+
+        assert_eq!(
+            recv(&mut silent).await.as_deref(),
+            Some(
+                r#"{"id":null,"error":{"code":"idle_timeout","message":"closed after 10 s without a hello"}}"#
+            )
+        );
+        assert_eq!(recv(&mut silent).await, None);
+        // The hello's first byte came at once; the rest did not come within 10 s.
+        let (answer, _) = trickler.await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            answer.as_deref(),
+            Some(
+                r#"{"id":null,"error":{"code":"timeout","message":"the hello took longer than 10 s to arrive"}}"#
+            )
+        );
+        // Idle for 300 s after its hello.
+        let before = tokio::time::Instant::now();
+        assert_eq!(
+            recv(&mut idler).await.as_deref(),
+            Some(
+                r#"{"id":null,"error":{"code":"idle_timeout","message":"closed after 300 s without a request"}}"#
+            )
+        );
+        assert_eq!(before.duration_since(started) + before.elapsed(), Duration::from_secs(300));
+        assert_eq!(shared.metrics.errors(Transport::Tcp, ErrorKind::Timeout), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_frame_must_arrive_within_the_frame_timeout() {
+        let (shared, _dir) = shared();
+        let idle = Arc::new(IdleSet::default());
+        let (_stop, stopping) = watch::channel(false);
+        let mut c = connect(&shared, &idle, &stopping);
+        hello(&mut c).await;
+        let started = tokio::time::Instant::now();
+        c.write_all(b"\x00\x00\x00\x20{\"id\"").await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            recv(&mut c).await.as_deref(),
+            Some(
+                r#"{"id":null,"error":{"code":"timeout","message":"a frame took longer than 30 s to arrive"}}"#
+            )
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(30));
+        assert_eq!(recv(&mut c).await, None);
     }
 }

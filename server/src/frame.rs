@@ -70,12 +70,12 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     Ok(Ok(()))
 }
 
-/// Writes one frame.
+/// Writes one frame, without flushing: the caller flushes (a buffered writer then sends the
+/// length and the body, and answers to pipelined requests, in one write).
 pub async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, body: &[u8]) -> std::io::Result<()> {
     let len = u32::try_from(body.len()).map_err(|_| std::io::Error::other("frame larger than 4 GiB"))?;
     w.write_all(&len.to_be_bytes()).await?;
-    w.write_all(body).await?;
-    w.flush().await
+    w.write_all(body).await
 }
 
 #[cfg(test)]

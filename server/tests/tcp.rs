@@ -229,19 +229,43 @@ fn stopping_closes_idle_connections_and_returns() {
 }
 
 #[test]
-fn connections_past_the_limit_wait_for_a_free_slot() {
+fn connections_past_the_limit_wait_while_none_is_idle() {
     let (addr, _dir, _handle, _stop) =
         stoppable(quiver_server::ServerConfig { max_connections: 1, ..Default::default() });
-    let first = Client::hello(addr);
+    let mut first = Client::hello(addr);
+    // Inside a frame: busy, so not given up for a newcomer.
+    first.send_raw(b"\x00\x00");
     // The second is accepted by the kernel but not served until the first leaves.
     let mut second = Client::connect(addr);
     second.0.set_read_timeout(Some(std::time::Duration::from_millis(300))).unwrap();
     second.send(br#"{"hello": "quiver/1"}"#);
     let mut byte = [0u8; 1];
     assert!(second.0.read(&mut byte).is_err(), "served past the limit");
+    let body = br#"{"id": 1, "query": "{ aggregateCustomer { count } }"}"#;
+    first.send_raw(&(body.len() as u32).to_be_bytes()[2..]);
+    first.send_raw(body);
+    assert_eq!(first.recv().unwrap(), r#"{"id":1,"data":{"aggregateCustomer":{"count":2}}}"#);
     drop(first);
     second.0.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
     assert_eq!(second.recv().unwrap(), r#"{"hello":"quiver/1","server":"quiver 0.1.0"}"#);
+}
+
+#[test]
+fn idle_connections_give_their_slot_to_a_newcomer() {
+    let (addr, _dir, _handle, _stop) =
+        stoppable(quiver_server::ServerConfig { max_connections: 50, ..Default::default() });
+    // Five hundred connections sit idle after their hello (and some before it).
+    let mut idle: Vec<Client> =
+        (0..500).map(|i| if i % 10 == 0 { Client::connect(addr) } else { Client::hello(addr) }).collect();
+    let mut fresh = Client::hello(addr);
+    fresh.send(br#"{"id": 1, "query": "{ aggregateCustomer { count } }"}"#);
+    assert_eq!(fresh.recv().unwrap(), r#"{"id":1,"data":{"aggregateCustomer":{"count":2}}}"#);
+    // The oldest idle connections were told why they were closed.
+    let oldest = idle.iter_mut().find_map(|c| c.recv()).unwrap();
+    assert_eq!(
+        oldest,
+        r#"{"id":null,"error":{"code":"evicted","message":"closed while idle: the server needed this connection's slot"}}"#
+    );
 }
 
 #[test]
