@@ -20,3 +20,7 @@ pub use quiver_query as query;
 pub use quiver_query::{Database, ExportReport, ImportReport, QueryError, Response};
 #[cfg(feature = "server")]
 pub use quiver_server as server;
+#[cfg(feature = "client")]
+mod client;
+#[cfg(feature = "client")]
+pub use client::{Client, ClientError, Reply, blocking};

@@ -1,0 +1,276 @@
+//! A client of the native TCP protocol (docs/PROTOCOL.md): [`Client`] on tokio, and
+//! [`blocking::Client`] for code without a runtime.
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::{TcpStream, ToSocketAddrs};
+
+/// What a client call can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The connection failed or broke.
+    #[error("connection: {0}")]
+    Io(#[from] std::io::Error),
+    /// The server answered with a protocol error (`unauthorized`, `forbidden`, `too_large`...).
+    #[error("the server refused the request ({code}): {message}")]
+    Server {
+        /// The error code (docs/PROTOCOL.md lists them).
+        code: String,
+        /// What the server said.
+        message: String,
+    },
+    /// The server sent something that is not the protocol.
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+}
+
+/// The answer to a GraphQL request: the response object, exactly as the server wrote it
+/// (`{"data": ..., "errors": [...]}`, without the request id).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    json: String,
+}
+
+impl Reply {
+    /// The response object as JSON text.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    /// The response object parsed.
+    pub fn value(&self) -> Value {
+        // The server writes valid JSON; were it not, the caller sees Null rather than a panic.
+        serde_json::from_str(&self.json).unwrap_or(Value::Null)
+    }
+
+    /// Whether the response carries errors.
+    pub fn has_errors(&self) -> bool {
+        self.value().get("errors").is_some()
+    }
+}
+
+/// A connection to a Quiver server's native protocol. Requests on one client run in order;
+/// [`Client::pipeline`] sends several before reading their answers. Open one client per task
+/// for concurrency.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), quiver::ClientError> {
+/// let mut client = quiver::Client::connect("127.0.0.1:9080", None).await?;
+/// let reply = client.query("{ queryCustomer { name } }", &serde_json::Value::Null).await?;
+/// println!("{}", reply.json());
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Client {
+    stream: BufReader<BufWriter<TcpStream>>,
+    next_id: u64,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    /// Connects and says hello, with `token` when the server needs one.
+    pub async fn connect(addr: impl ToSocketAddrs, token: Option<&str>) -> Result<Client, ClientError> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let mut client =
+            Client { stream: BufReader::new(BufWriter::new(stream)), next_id: 1, buf: Vec::new() };
+        let hello = json!({ "hello": "quiver/1", "token": token }).to_string();
+        client.send(hello.as_bytes()).await?;
+        client.stream.flush().await?;
+        let welcome = client.receive().await?;
+        let welcome: Value =
+            serde_json::from_str(welcome).map_err(|e| ClientError::Protocol(format!("the welcome: {e}")))?;
+        if let Some(err) = welcome.get("error") {
+            return Err(server_error(err));
+        }
+        if welcome.get("hello").and_then(Value::as_str) != Some("quiver/1") {
+            return Err(ClientError::Protocol(format!("not a quiver/1 welcome: {welcome}")));
+        }
+        Ok(client)
+    }
+
+    /// Runs a GraphQL request.
+    pub async fn query(&mut self, query: &str, variables: &Value) -> Result<Reply, ClientError> {
+        self.request(query, variables, None).await
+    }
+
+    /// Runs a GraphQL request naming the operation to run.
+    pub async fn request(
+        &mut self,
+        query: &str,
+        variables: &Value,
+        operation: Option<&str>,
+    ) -> Result<Reply, ClientError> {
+        let mut replies = self.pipeline(&[(query, variables, operation)]).await?;
+        replies.pop().unwrap_or_else(|| Err(ClientError::Protocol("no answer".into())))
+    }
+
+    /// Sends every request, then reads their answers, in order.
+    pub async fn pipeline(
+        &mut self,
+        requests: &[(&str, &Value, Option<&str>)],
+    ) -> Result<Vec<Result<Reply, ClientError>>, ClientError> {
+        let first = self.next_id;
+        for (query, variables, operation) in requests {
+            let id = self.next_id;
+            self.next_id += 1;
+            let msg = json!({ "id": id, "query": query, "variables": variables, "operationName": operation });
+            self.send(msg.to_string().as_bytes()).await?;
+        }
+        self.stream.flush().await?;
+        let mut replies = Vec::with_capacity(requests.len());
+        for id in first..self.next_id {
+            let frame = self.receive().await?;
+            replies.push(reply(frame, id));
+        }
+        Ok(replies)
+    }
+
+    /// Runs an admin request (`schema.get`, `schema.set`, `import`, `export`, `check`,
+    /// `compact`, `stats`) with its fields in `args` (an object); the answer's fields.
+    pub async fn admin(&mut self, name: &str, args: Value) -> Result<Value, ClientError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut msg = json!({ "id": id, "admin": name });
+        if let (Some(msg), Value::Object(args)) = (msg.as_object_mut(), args) {
+            msg.extend(args);
+        }
+        self.send(msg.to_string().as_bytes()).await?;
+        self.stream.flush().await?;
+        let frame = self.receive().await?;
+        let mut answer: Value = serde_json::from_str(frame)
+            .map_err(|e| ClientError::Protocol(format!("an admin answer: {e}")))?;
+        if let Some(err) = answer.get("error") {
+            return Err(server_error(err));
+        }
+        if let Some(map) = answer.as_object_mut() {
+            map.remove("id");
+        }
+        Ok(answer)
+    }
+
+    async fn send(&mut self, body: &[u8]) -> Result<(), ClientError> {
+        let len =
+            u32::try_from(body.len()).map_err(|_| ClientError::Protocol("request over 4 GiB".into()))?;
+        self.stream.write_all(&len.to_be_bytes()).await?;
+        self.stream.write_all(body).await?;
+        Ok(())
+    }
+
+    async fn receive(&mut self) -> Result<&str, ClientError> {
+        let mut len = [0u8; 4];
+        self.stream.read_exact(&mut len).await?;
+        self.buf.resize(u32::from_be_bytes(len) as usize, 0);
+        self.stream.read_exact(&mut self.buf).await?;
+        std::str::from_utf8(&self.buf)
+            .map_err(|_| ClientError::Protocol("an answer that is not UTF-8".into()))
+    }
+}
+
+fn server_error(err: &Value) -> ClientError {
+    let field = |k: &str| err.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    ClientError::Server { code: field("code"), message: field("message") }
+}
+
+/// Turns `{"id":N,...}` into the reply without the id, or the error it carries.
+fn reply(frame: &str, id: u64) -> Result<Reply, ClientError> {
+    let prefix = format!("{{\"id\":{id},");
+    match frame.strip_prefix(&prefix) {
+        Some(rest) if !rest.starts_with("\"error\"") => Ok(Reply { json: format!("{{{rest}") }),
+        _ => {
+            let v: Value = serde_json::from_str(frame)
+                .map_err(|e| ClientError::Protocol(format!("an answer that is not JSON: {e}")))?;
+            match v.get("error") {
+                Some(err) => Err(server_error(err)),
+                None => Err(ClientError::Protocol(format!("an answer for another request: {frame}"))),
+            }
+        }
+    }
+}
+
+/// The same client for code without a tokio runtime: each call blocks.
+pub mod blocking {
+    use serde_json::Value;
+
+    use super::{ClientError, Reply};
+
+    /// A blocking [`super::Client`], with a single-threaded runtime of its own.
+    ///
+    /// ```no_run
+    /// let mut client = quiver::blocking::Client::connect("127.0.0.1:9080", None)?;
+    /// let reply = client.query("{ queryCustomer { name } }", &serde_json::Value::Null)?;
+    /// println!("{}", reply.json());
+    /// # Ok::<(), quiver::ClientError>(())
+    /// ```
+    #[derive(Debug)]
+    pub struct Client {
+        runtime: tokio::runtime::Runtime,
+        inner: super::Client,
+    }
+
+    impl Client {
+        /// Connects and says hello, with `token` when the server needs one.
+        pub fn connect(
+            addr: impl std::net::ToSocketAddrs,
+            token: Option<&str>,
+        ) -> Result<Client, ClientError> {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let addrs: Vec<std::net::SocketAddr> = addr.to_socket_addrs()?.collect();
+            let inner = runtime.block_on(super::Client::connect(&addrs[..], token))?;
+            Ok(Client { runtime, inner })
+        }
+
+        /// Runs a GraphQL request.
+        pub fn query(&mut self, query: &str, variables: &Value) -> Result<Reply, ClientError> {
+            self.runtime.block_on(self.inner.query(query, variables))
+        }
+
+        /// Runs a GraphQL request naming the operation to run.
+        pub fn request(
+            &mut self,
+            query: &str,
+            variables: &Value,
+            operation: Option<&str>,
+        ) -> Result<Reply, ClientError> {
+            self.runtime.block_on(self.inner.request(query, variables, operation))
+        }
+
+        /// Sends every request, then reads their answers, in order.
+        pub fn pipeline(
+            &mut self,
+            requests: &[(&str, &Value, Option<&str>)],
+        ) -> Result<Vec<Result<Reply, ClientError>>, ClientError> {
+            self.runtime.block_on(self.inner.pipeline(requests))
+        }
+
+        /// Runs an admin request; the answer's fields.
+        pub fn admin(&mut self, name: &str, args: Value) -> Result<Value, ClientError> {
+            self.runtime.block_on(self.inner.admin(name, args))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_lose_their_id_and_errors_become_errors() {
+        assert_eq!(
+            reply(r#"{"id":3,"data":{"a":1}}"#, 3).ok(),
+            Some(Reply { json: r#"{"data":{"a":1}}"#.into() })
+        );
+        match reply(r#"{"id":3,"error":{"code":"forbidden","message":"no"}}"#, 3) {
+            Err(ClientError::Server { code, message }) => {
+                assert_eq!((code.as_str(), message.as_str()), ("forbidden", "no"))
+            }
+            other => panic!("{other:?}"),
+        }
+        match reply(r#"{"id":null,"error":{"code":"bad_json","message":"x"}}"#, 3) {
+            Err(ClientError::Server { code, .. }) => assert_eq!(code, "bad_json"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(reply(r#"{"id":4,"data":null}"#, 3), Err(ClientError::Protocol(_))));
+    }
+}
