@@ -236,16 +236,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let (http, tcp) = (bind(http).await?, bind(tcp).await?);
                 let (http_at, tcp_at) = (http.local_addr()?, tcp.local_addr()?);
                 let nodes = db.store().snapshot().node_count();
-                println!(
+                // Whoever reads stdout may have gone: the server serves on regardless.
+                use std::io::Write as _;
+                let mut stdout = std::io::stdout();
+                let _ = writeln!(
+                    stdout,
                     "quiver: serving {} ({nodes} nodes) on http {http_at} and tcp {tcp_at}",
                     data.display()
                 );
+                let _ = stdout.flush();
                 tracing::info!(
                     data = %data.display(), nodes, http = %http_at, tcp = %tcp_at,
                     tokens = tokens.is_some(), "serving"
                 );
-                use std::io::Write as _;
-                std::io::stdout().flush().context("writing to stdout")?;
                 let config = quiver::server::ServerConfig {
                     tokens: tokens.map(std::sync::Arc::new),
                     max_frame: max_request,
@@ -257,7 +260,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             tracing::info!("stopped accepting; in-flight requests answered; checkpointing");
             db.close().context("checkpointing and closing")?;
-            println!("quiver: stopped");
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stdout(), "quiver: stopped");
         }
         Command::Check { data } => {
             let store = open_store(&data)?;

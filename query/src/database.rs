@@ -27,7 +27,15 @@ pub(crate) struct Loaded {
 /// [`DocumentCache::MAX_ENTRIES`]. It belongs to one schema: setting a schema starts a new one.
 #[derive(Debug, Default)]
 struct DocumentCache {
-    entries: std::sync::RwLock<rustc_hash::FxHashMap<String, Arc<Prepared>>>,
+    entries: std::sync::RwLock<rustc_hash::FxHashMap<String, Arc<Cached>>>,
+}
+
+/// A cache entry: the document's nesting depth (so a handle with tighter limits than the one
+/// that parsed it still refuses it without scanning the text again) and what preparing gave.
+#[derive(Debug)]
+struct Cached {
+    depth: usize,
+    prepared: Prepared,
 }
 
 /// A document after parsing and validation: the tree (with the plans of its operations that
@@ -46,21 +54,23 @@ impl DocumentCache {
     const MAX_ENTRIES: usize = 1024;
     const MAX_TEXT: usize = 16 * 1024;
 
-    fn get_or_prepare(&self, text: &str, prepare: impl FnOnce() -> Prepared) -> Arc<Prepared> {
-        if text.len() > Self::MAX_TEXT {
-            return Arc::new(prepare());
-        }
+    /// The entry for `text`, if cached.
+    fn get(&self, text: &str) -> Option<Arc<Cached>> {
         // A poisoned lock only means another query panicked mid-insert; the map is still whole.
-        if let Some(p) = self.entries.read().unwrap_or_else(|e| e.into_inner()).get(text) {
-            return Arc::clone(p);
+        self.entries.read().unwrap_or_else(|e| e.into_inner()).get(text).cloned()
+    }
+
+    /// Keeps `cached` for `text` when it is small enough to keep.
+    fn insert(&self, text: &str, cached: Cached) -> Arc<Cached> {
+        let cached = Arc::new(cached);
+        if text.len() <= Self::MAX_TEXT {
+            let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(text.to_string(), Arc::clone(&cached));
         }
-        let prepared = Arc::new(prepare());
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= Self::MAX_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(text.to_string(), Arc::clone(&prepared));
-        prepared
+        cached
     }
 }
 
@@ -162,6 +172,21 @@ impl Response {
         }
         json.push_str("]}");
         Response { json, errors, refused_mutation: false }
+    }
+}
+
+/// The index of the operation to run: the one named, or the only one.
+fn select_operation(doc: &crate::ast::Document, operation: Option<&str>) -> Result<usize, QueryError> {
+    match operation {
+        Some(name) => doc
+            .operations
+            .iter()
+            .position(|o| o.name.as_ref().is_some_and(|n| n.value == name))
+            .ok_or_else(|| QueryError::new(format!("Unknown operation named \"{name}\"."))),
+        None if doc.operations.len() == 1 => Ok(0),
+        None => {
+            Err(QueryError::new("The document has several operations: say which to run (operationName)."))
+        }
     }
 }
 
@@ -289,16 +314,72 @@ impl Database {
         operation: Option<&str>,
         access: Access,
     ) -> Response {
-        // These limits are this handle's, while the cache is shared by every handle: check them
-        // before looking there.
-        if let Err(e) = crate::grammar::check_bounds(query, &self.limits.parse) {
-            return Response::request_errors(vec![e.into()]);
-        }
         let loaded = match self.loaded() {
             Ok(l) => l,
             Err(e) => return Response::request_errors(vec![QueryError::new(e.to_string())]),
         };
-        let prepared = loaded.documents.get_or_prepare(query, || {
+        let cached = match self.document(&loaded, query) {
+            Ok(c) => c,
+            Err(refused) => return refused,
+        };
+        self.run_document(&loaded, &cached, variables, operation, access)
+    }
+
+    /// Runs a request only if that is quick to start and never waits for the disk: when its
+    /// document was parsed and validated before (it is in the cache) and the operation chosen
+    /// is not a mutation. `None` otherwise: then call [`Database::execute_with_access`], off
+    /// any event loop. What a server calls on its event loop, to spare a thread handoff.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let db = quiver_query::Database::open(dir.path()).unwrap();
+    /// db.set_schema("type Person { id: ID! }").unwrap();
+    /// let (q, none, rw) = ("{ queryPerson { id } }", serde_json::Value::Null, quiver_query::Access::ReadWrite);
+    /// assert!(db.execute_cached_read(q, &none, None, rw).is_none()); // not parsed yet
+    /// db.execute(q, &none);
+    /// assert_eq!(db.execute_cached_read(q, &none, None, rw).unwrap().json(), r#"{"data":{"queryPerson":[]}}"#);
+    /// let m = "mutation { deletePerson(filter: {}) { numUids } }";
+    /// db.execute(m, &none);
+    /// assert!(db.execute_cached_read(m, &none, None, rw).is_none());
+    /// ```
+    pub fn execute_cached_read(
+        &self,
+        query: &str,
+        variables: &serde_json::Value,
+        operation: Option<&str>,
+        access: Access,
+    ) -> Option<Response> {
+        let loaded = self.loaded().ok()?;
+        let cached = loaded.documents.get(query)?;
+        if !self.within_limits(query, &cached) {
+            return None;
+        }
+        if let Ok(valid) = &cached.prepared {
+            let op = select_operation(&valid.doc, operation).ok()?;
+            if valid.doc.operations[op].kind == crate::ast::OperationKind::Mutation {
+                return None;
+            }
+        }
+        Some(self.run_document(&loaded, &cached, variables, operation, access))
+    }
+
+    /// Whether a cached document is within this handle's size and depth limits.
+    fn within_limits(&self, query: &str, cached: &Cached) -> bool {
+        query.len() <= self.limits.parse.max_bytes && cached.depth <= self.limits.parse.max_depth
+    }
+
+    /// The document parsed and validated, from the cache when it is there. The limits are
+    /// this handle's while the cache is shared by every handle: a cached document is checked
+    /// against them by its recorded depth, a new one by scanning it before it is parsed.
+    fn document(&self, loaded: &Loaded, query: &str) -> Result<Arc<Cached>, Response> {
+        if let Some(cached) = loaded.documents.get(query)
+            && self.within_limits(query, &cached)
+        {
+            return Ok(cached);
+        }
+        let depth = crate::grammar::check_bounds(query, &self.limits.parse)
+            .map_err(|e| Response::request_errors(vec![e.into()]))?;
+        let prepared = (|| {
             let doc =
                 crate::grammar::parse_executable(query, &self.limits.parse).map_err(|e| vec![e.into()])?;
             let errors = validate::validate(&loaded.api, &doc);
@@ -307,28 +388,27 @@ impl Database {
             }
             let plans = doc.operations.iter().map(|_| std::sync::OnceLock::new()).collect();
             Ok(ValidDocument { doc, plans })
-        });
-        let valid = match prepared.as_ref() {
+        })();
+        Ok(loaded.documents.insert(query, Cached { depth, prepared }))
+    }
+
+    /// Runs the chosen operation of a prepared document.
+    fn run_document(
+        &self,
+        loaded: &Loaded,
+        cached: &Cached,
+        variables: &serde_json::Value,
+        operation: Option<&str>,
+        access: Access,
+    ) -> Response {
+        let valid = match &cached.prepared {
             Ok(v) => v,
             Err(errors) => return Response::request_errors(errors.clone()),
         };
         let doc = &valid.doc;
-        let op = match operation {
-            Some(name) => {
-                doc.operations.iter().position(|o| o.name.as_ref().is_some_and(|n| n.value == name))
-            }
-            None if doc.operations.len() == 1 => Some(0),
-            None => {
-                return Response::request_errors(vec![QueryError::new(
-                    "The document has several operations: say which to run (operationName).",
-                )]);
-            }
-        };
-        let Some(op_index) = op else {
-            return Response::request_errors(vec![QueryError::new(format!(
-                "Unknown operation named \"{}\".",
-                operation.unwrap_or_default()
-            ))]);
+        let op_index = match select_operation(doc, operation) {
+            Ok(i) => i,
+            Err(e) => return Response::request_errors(vec![e]),
         };
         let op = &doc.operations[op_index];
         let vars = match plan::vars::coerce_variables(&loaded.api, op, variables) {

@@ -23,9 +23,12 @@ pub(crate) fn access_of(role: Role) -> Access {
     if role >= Role::Write { Access::ReadWrite } else { Access::ReadOnly }
 }
 
-/// Runs `request` under `access`. Queries are CPU work on a snapshot and mutations wait for an
-/// fsync, so both run on the blocking pool, never on the reactor. `None` when the task died
-/// (a panic, which the engine's invariants rule out; answered as an internal error).
+/// Runs `request` under `access`. A query whose document is already parsed and validated runs
+/// right here on the runtime's worker: it is CPU work on a snapshot that never waits for I/O
+/// and is bounded by the query time limit, and handing it to another thread would cost more
+/// than the customer-360 query itself (docs/BENCHMARKS.md). Mutations wait for an fsync, and
+/// a new document may take long to parse, so those run on the blocking pool. `None` when that task died (a panic,
+/// which the engine's invariants rule out; answered as an internal error).
 pub(crate) async fn execute(
     shared: &Arc<Shared>,
     transport: Transport,
@@ -33,13 +36,25 @@ pub(crate) async fn execute(
     access: Access,
 ) -> Option<Response> {
     let started = Instant::now();
-    let db = shared.db.clone();
-    let run = tokio::task::spawn_blocking(move || {
-        let response =
-            db.execute_with_access(&request.query, &request.variables, request.operation.as_deref(), access);
-        (response, request)
-    });
-    let (response, request) = run.await.ok()?;
+    let db = &shared.db;
+    let inline =
+        db.execute_cached_read(&request.query, &request.variables, request.operation.as_deref(), access);
+    let (response, request) = match inline {
+        Some(response) => (response, request),
+        None => {
+            let db = db.clone();
+            let run = tokio::task::spawn_blocking(move || {
+                let response = db.execute_with_access(
+                    &request.query,
+                    &request.variables,
+                    request.operation.as_deref(),
+                    access,
+                );
+                (response, request)
+            });
+            run.await.ok()?
+        }
+    };
     let took = started.elapsed();
     let metrics = &shared.metrics;
     metrics.request(transport, RequestKind::Graphql, took);

@@ -74,8 +74,9 @@ pub fn parse_schema(src: &str, limits: &ParseLimits) -> Result<SchemaDocument, E
     sdl::build_schema_document(pair)
 }
 
-/// Refuses text larger or more deeply nested than `limits` allow, without parsing it.
-pub fn check_bounds(src: &str, limits: &ParseLimits) -> Result<(), Error> {
+/// Refuses text larger or more deeply nested than `limits` allow, without parsing it; else
+/// says how deeply it nests `{`, `[` and `(`.
+pub fn check_bounds(src: &str, limits: &ParseLimits) -> Result<usize, Error> {
     if src.len() > limits.max_bytes {
         return Err(Error::TooLarge { size: src.len(), limit: limits.max_bytes });
     }
@@ -91,9 +92,10 @@ fn parse<'i>(src: &'i str, rule: Rule, limits: &ParseLimits) -> Result<Pair<'i>,
 
 /// Refuses input nested deeper than `limit` before the recursive-descent parser sees it, so a
 /// hostile document cannot exhaust the stack. Strings and comments are skipped.
-fn check_depth(src: &str, limit: usize) -> Result<(), Error> {
+fn check_depth(src: &str, limit: usize) -> Result<usize, Error> {
     let bytes = src.as_bytes();
     let (mut depth, mut i, mut line, mut line_start) = (0usize, 0usize, 1u32, 0usize);
+    let mut deepest = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'\n' => {
@@ -130,6 +132,7 @@ fn check_depth(src: &str, limit: usize) -> Result<(), Error> {
             }
             b'{' | b'[' | b'(' => {
                 depth += 1;
+                deepest = deepest.max(depth);
                 if depth > limit {
                     let column = src[line_start..i].chars().count() as u32 + 1;
                     return Err(Error::TooDeep { pos: Pos { line, column }, limit });
@@ -140,7 +143,7 @@ fn check_depth(src: &str, limit: usize) -> Result<(), Error> {
         }
         i += 1;
     }
-    Ok(())
+    Ok(deepest)
 }
 
 fn syntax_error(e: pest::error::Error<Rule>) -> Error {
