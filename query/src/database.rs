@@ -424,7 +424,7 @@ impl Database {
                 return refused;
             }
             return match plan::mutation::plan_mutation(&loaded.schema, &loaded.api, doc, op, &vars) {
-                Ok(p) => crate::mutate::run(&self.store, &loaded, &p, &self.limits),
+                Ok(p) => crate::mutate::run(&self.store, loaded, &p, &self.limits),
                 Err(e) => Response::request_errors(vec![e]),
             };
         }
