@@ -132,7 +132,7 @@ pub(crate) struct Inner {
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Activity {
-    /// Transactions committed (acknowledged).
+    /// Transactions committed (written to the log; acknowledged once an fsync covers them).
     pub commits: u64,
     /// Fsyncs of the log; with group commit, fewer than commits under concurrency.
     pub fsyncs: u64,
@@ -285,10 +285,17 @@ impl Store {
 
     // ---- commit path (called by WriteTxn) ----
 
-    /// Hands a written, applied commit to the durability machinery and waits per the options.
-    pub(crate) fn finish_commit(&self, mut w: MutexGuard<'_, Writer>, state: Arc<State>) -> Result<()> {
+    /// Hands a written, applied commit to the durability machinery and, when `wait`, waits per
+    /// the options (else the caller calls [`Store::await_durable`] before acknowledging it).
+    pub(crate) fn finish_commit(
+        &self,
+        mut w: MutexGuard<'_, Writer>,
+        state: Arc<State>,
+        wait: bool,
+    ) -> Result<()> {
         let seq = state.seq;
         w.latest = Arc::clone(&state);
+        self.inner.commits.fetch_add(1, Ordering::Relaxed);
         match self.inner.options.durability {
             Durability::None => {
                 {
@@ -307,10 +314,23 @@ impl Store {
                     s.pending.push_back(state);
                 }
                 drop(w);
+                if !wait {
+                    return Ok(());
+                }
                 self.wait_durable(seq, None)?;
             }
         }
-        self.inner.commits.fetch_add(1, Ordering::Relaxed);
+        self.maybe_checkpoint();
+        Ok(())
+    }
+
+    /// Waits until commit `seq` (from [`WriteTxn::commit_deferred`]) is durable and visible to
+    /// readers, sharing an fsync with every commit written meanwhile. An error means it was
+    /// not made durable and never will be: it must not be acknowledged.
+    pub fn await_durable(&self, seq: u64) -> Result<()> {
+        if self.inner.options.durability == Durability::Fsync {
+            self.wait_durable(seq, None)?;
+        }
         self.maybe_checkpoint();
         Ok(())
     }

@@ -175,6 +175,65 @@ impl Response {
     }
 }
 
+/// What [`Database::execute_cached`] did.
+#[derive(Debug)]
+pub enum CachedRun {
+    /// The request was answered (its document was cached, and it needed no disk).
+    Answered(Response),
+    /// A mutation, left to the caller.
+    Mutation,
+    /// The document is not cached: it has to be parsed first, left to the caller.
+    Uncached,
+}
+
+/// Whether a mutation's commit waits for the disk before its answer is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ack {
+    /// Commit and wait until it is durable.
+    Wait,
+    /// Commit and leave the wait to the caller ([`Pending`]).
+    Defer,
+}
+
+/// An answer that may have to wait for the disk: see [`Database::execute_deferred`].
+#[derive(Debug)]
+pub struct Pending {
+    response: Response,
+    seq: Option<u64>,
+    fields: Vec<String>,
+}
+
+impl Pending {
+    pub(crate) fn new(response: Response, seq: u64, fields: Vec<String>) -> Pending {
+        Pending { response, seq: Some(seq), fields }
+    }
+
+    /// The commit to wait for before answering; `None` when the answer can go now.
+    pub fn seq(&self) -> Option<u64> {
+        self.seq
+    }
+
+    /// The answer, once the commit is durable.
+    pub fn into_response(self) -> Response {
+        self.response
+    }
+
+    /// The answer when the commit could not be made durable: every field null and the cause,
+    /// as for a mutation that failed (nothing of it is applied).
+    pub fn into_failure(self, cause: &dyn std::fmt::Display) -> Response {
+        crate::mutate::failed_fields(
+            self.fields.iter().map(String::as_str),
+            QueryError::new(format!("storage error: {cause}")),
+        )
+    }
+}
+
+impl From<Response> for Pending {
+    fn from(response: Response) -> Pending {
+        Pending { response, seq: None, fields: Vec::new() }
+    }
+}
+
 /// The index of the operation to run: the one named, or the only one.
 fn select_operation(doc: &crate::ast::Document, operation: Option<&str>) -> Result<usize, QueryError> {
     match operation {
@@ -322,45 +381,89 @@ impl Database {
             Ok(c) => c,
             Err(refused) => return refused,
         };
-        self.run_document(&loaded, &cached, variables, operation, access)
+        self.run_document(&loaded, &cached, variables, operation, access, Ack::Wait).response
     }
 
-    /// Runs a request only if that is quick to start and never waits for the disk: when its
-    /// document was parsed and validated before (it is in the cache) and the operation chosen
-    /// is not a mutation. `None` otherwise: then call [`Database::execute_with_access`], off
-    /// any event loop. What a server calls on its event loop, to spare a thread handoff.
+    /// Runs a request like [`Database::execute_with_access`], except that a mutation does not
+    /// wait for the disk: its transaction is written and its answer made, but it is durable
+    /// (and visible to other readers) only once [`quiver_engine::Store::await_durable`] returns
+    /// for [`Pending::seq`]. One thread can so write many mutations that share one fsync; the
+    /// answers are sent after it. A request that is not a mutation answers at once.
     ///
     /// ```
     /// let dir = tempfile::tempdir().unwrap();
     /// let db = quiver_query::Database::open(dir.path()).unwrap();
-    /// db.set_schema("type Person { id: ID! }").unwrap();
-    /// let (q, none, rw) = ("{ queryPerson { id } }", serde_json::Value::Null, quiver_query::Access::ReadWrite);
-    /// assert!(db.execute_cached_read(q, &none, None, rw).is_none()); // not parsed yet
-    /// db.execute(q, &none);
-    /// assert_eq!(db.execute_cached_read(q, &none, None, rw).unwrap().json(), r#"{"data":{"queryPerson":[]}}"#);
-    /// let m = "mutation { deletePerson(filter: {}) { numUids } }";
-    /// db.execute(m, &none);
-    /// assert!(db.execute_cached_read(m, &none, None, rw).is_none());
+    /// db.set_schema("type Person { id: ID!  name: String }").unwrap();
+    /// let m = r#"mutation { addPerson(input: [{name: "Ada"}]) { numUids } }"#;
+    /// let pending = db.execute_deferred(m, &serde_json::Value::Null, None, quiver_query::Access::ReadWrite);
+    /// let seq = pending.seq().unwrap();
+    /// let answer = match db.store().await_durable(seq) {
+    ///     Ok(()) => pending.into_response(),
+    ///     Err(e) => pending.into_failure(&e),
+    /// };
+    /// assert_eq!(answer.json(), r#"{"data":{"addPerson":{"numUids":1}}}"#);
     /// ```
-    pub fn execute_cached_read(
+    pub fn execute_deferred(
         &self,
         query: &str,
         variables: &serde_json::Value,
         operation: Option<&str>,
         access: Access,
-    ) -> Option<Response> {
-        let loaded = self.loaded().ok()?;
-        let cached = loaded.documents.get(query)?;
+    ) -> Pending {
+        let loaded = match self.loaded() {
+            Ok(l) => l,
+            Err(e) => return Response::request_errors(vec![QueryError::new(e.to_string())]).into(),
+        };
+        match self.document(&loaded, query) {
+            Ok(cached) => self.run_document(&loaded, &cached, variables, operation, access, Ack::Defer),
+            Err(refused) => refused.into(),
+        }
+    }
+
+    /// Runs a request only if that is quick to start and never waits for the disk: when its
+    /// document was parsed and validated before (it is in the cache) and the operation chosen
+    /// is not a mutation (or is one this caller may not run, refused at once). Otherwise says
+    /// why not: then call [`Database::execute_with_access`] or [`Database::execute_deferred`]
+    /// off any event loop. What a server calls on its event loop, to spare a thread handoff.
+    ///
+    /// ```
+    /// use quiver_query::{Access, CachedRun};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let db = quiver_query::Database::open(dir.path()).unwrap();
+    /// db.set_schema("type Person { id: ID! }").unwrap();
+    /// let (q, none) = ("{ queryPerson { id } }", serde_json::Value::Null);
+    /// assert!(matches!(db.execute_cached(q, &none, None, Access::ReadWrite), CachedRun::Uncached));
+    /// db.execute(q, &none);
+    /// match db.execute_cached(q, &none, None, Access::ReadWrite) {
+    ///     CachedRun::Answered(r) => assert_eq!(r.json(), r#"{"data":{"queryPerson":[]}}"#),
+    ///     _ => unreachable!(),
+    /// }
+    /// let m = "mutation { deletePerson(filter: {}) { numUids } }";
+    /// db.execute(m, &none);
+    /// assert!(matches!(db.execute_cached(m, &none, None, Access::ReadWrite), CachedRun::Mutation));
+    /// ```
+    pub fn execute_cached(
+        &self,
+        query: &str,
+        variables: &serde_json::Value,
+        operation: Option<&str>,
+        access: Access,
+    ) -> CachedRun {
+        let Ok(loaded) = self.loaded() else { return CachedRun::Uncached };
+        let Some(cached) = loaded.documents.get(query) else { return CachedRun::Uncached };
         if !self.within_limits(query, &cached) {
-            return None;
+            return CachedRun::Uncached;
         }
-        if let Ok(valid) = &cached.prepared {
-            let op = select_operation(&valid.doc, operation).ok()?;
-            if valid.doc.operations[op].kind == crate::ast::OperationKind::Mutation {
-                return None;
-            }
+        if let Ok(valid) = &cached.prepared
+            && let Ok(op) = select_operation(&valid.doc, operation)
+            && valid.doc.operations[op].kind == crate::ast::OperationKind::Mutation
+            && access == Access::ReadWrite
+        {
+            return CachedRun::Mutation;
         }
-        Some(self.run_document(&loaded, &cached, variables, operation, access))
+        CachedRun::Answered(
+            self.run_document(&loaded, &cached, variables, operation, access, Ack::Wait).response,
+        )
     }
 
     /// Whether a cached document is within this handle's size and depth limits.
@@ -400,20 +503,21 @@ impl Database {
         variables: &serde_json::Value,
         operation: Option<&str>,
         access: Access,
-    ) -> Response {
+        ack: Ack,
+    ) -> Pending {
         let valid = match &cached.prepared {
             Ok(v) => v,
-            Err(errors) => return Response::request_errors(errors.clone()),
+            Err(errors) => return Response::request_errors(errors.clone()).into(),
         };
         let doc = &valid.doc;
         let op_index = match select_operation(doc, operation) {
             Ok(i) => i,
-            Err(e) => return Response::request_errors(vec![e]),
+            Err(e) => return Response::request_errors(vec![e]).into(),
         };
         let op = &doc.operations[op_index];
         let vars = match plan::vars::coerce_variables(&loaded.api, op, variables) {
             Ok(v) => v,
-            Err(errors) => return Response::request_errors(errors),
+            Err(errors) => return Response::request_errors(errors).into(),
         };
         if op.kind == crate::ast::OperationKind::Mutation {
             if access == Access::ReadOnly {
@@ -421,11 +525,11 @@ impl Database {
                     QueryError::new("This caller may only read: a mutation needs write access.").at(op.pos),
                 ]);
                 refused.refused_mutation = true;
-                return refused;
+                return refused.into();
             }
             return match plan::mutation::plan_mutation(&loaded.schema, &loaded.api, doc, op, &vars) {
-                Ok(p) => crate::mutate::run(&self.store, loaded, &p, &self.limits),
-                Err(e) => Response::request_errors(vec![e]),
+                Ok(p) => crate::mutate::run(&self.store, loaded, &p, &self.limits, ack),
+                Err(e) => Response::request_errors(vec![e]).into(),
             };
         }
         let make = || plan::plan(&loaded.schema, &loaded.api, doc, op, &vars);
@@ -438,7 +542,7 @@ impl Database {
         };
         let plan = match planned {
             Ok(p) => p,
-            Err(e) => return Response::request_errors(vec![e.clone()]),
+            Err(e) => return Response::request_errors(vec![e.clone()]).into(),
         };
         let snap = self.store.snapshot();
         let mut json = String::with_capacity(4096);
@@ -453,7 +557,7 @@ impl Database {
             &mut json,
             &mut errors,
         );
-        finish(json, errors)
+        finish(json, errors).into()
     }
 
     /// Verifies the storage (see [`quiver_engine::Store::check`]).

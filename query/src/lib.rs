@@ -25,7 +25,7 @@ pub mod schema;
 pub mod validate;
 
 pub use ast::Pos;
-pub use database::{Access, Database, QueryLimits, Response};
+pub use database::{Access, CachedRun, Database, Pending, QueryLimits, Response};
 pub use error::{Error, PathSegment, QueryError};
 pub use export::ExportReport;
 pub use grammar::{ParseLimits, parse_executable, parse_schema};

@@ -51,11 +51,14 @@ pub(crate) fn run(
     loaded: &Loaded,
     plan: &MutationPlan,
     limits: &crate::QueryLimits,
-) -> Response {
+    ack: crate::database::Ack,
+) -> crate::database::Pending {
     let budget = crate::exec::Budget::new(limits.max_nodes, limits.max_time);
     let mut txn = match store.write() {
         Ok(t) => t,
-        Err(e) => return Response::request_errors(vec![QueryError::new(format!("storage error: {e}"))]),
+        Err(e) => {
+            return Response::request_errors(vec![QueryError::new(format!("storage error: {e}"))]).into();
+        }
     };
     let before = txn.start_snapshot();
     let mut touched: Vec<Vec<u64>> = Vec::new();
@@ -72,14 +75,20 @@ pub(crate) fn run(
             Ok(uids) => touched.push(uids),
             Err(e) => {
                 drop(txn); // rolls back every field of the operation
-                return failed(plan, e.at(field.pos));
+                return failed(plan, e.at(field.pos)).into();
             }
         }
     }
-    if let Err(e) = txn.commit() {
-        return failed(plan, QueryError::new(format!("storage error: {e}")));
-    }
-    let after = store.snapshot();
+    let (seq, after) = match ack {
+        crate::database::Ack::Wait => match txn.commit() {
+            Ok(seq) => (seq, store.snapshot()),
+            Err(e) => return failed(plan, QueryError::new(format!("storage error: {e}"))).into(),
+        },
+        crate::database::Ack::Defer => match txn.commit_deferred() {
+            Ok(done) => done,
+            Err(e) => return failed(plan, QueryError::new(format!("storage error: {e}"))).into(),
+        },
+    };
     let mut json = String::from("{\"data\":{");
     let mut errors = Vec::new();
     for (i, (field, uids)) in plan.fields.iter().zip(&touched).enumerate() {
@@ -92,17 +101,28 @@ pub(crate) fn run(
         payload(snap, loaded, field, uids, &budget, &mut json, &mut errors);
     }
     json.push('}');
-    crate::database::finish(json, errors)
+    let response = crate::database::finish(json, errors);
+    match ack {
+        crate::database::Ack::Wait => response.into(),
+        crate::database::Ack::Defer => {
+            crate::database::Pending::new(response, seq, plan.fields.iter().map(|f| f.key.clone()).collect())
+        }
+    }
 }
 
 /// The response when a field failed: every field null, the error, nothing applied.
 fn failed(plan: &MutationPlan, error: QueryError) -> Response {
+    failed_fields(plan.fields.iter().map(|f| f.key.as_str()), error)
+}
+
+/// The response of a failed mutation whose fields are `keys`.
+pub(crate) fn failed_fields<'a>(keys: impl Iterator<Item = &'a str>, error: QueryError) -> Response {
     let mut json = String::from("{\"data\":{");
-    for (i, f) in plan.fields.iter().enumerate() {
+    for (i, key) in keys.enumerate() {
         if i > 0 {
             json.push(',');
         }
-        crate::json::write_str(&mut json, &f.key);
+        crate::json::write_str(&mut json, key);
         json.push_str(":null");
     }
     json.push('}');

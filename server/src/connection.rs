@@ -292,7 +292,8 @@ mod tests {
         let db = quiver_query::Database::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
         db.set_schema("type Person { id: ID! }").unwrap_or_else(|e| panic!("{e}"));
         let config = ServerConfig::default();
-        (Arc::new(Shared { db, config, metrics: Default::default() }), dir)
+        let mutations = crate::writer::MutationQueue::start(db.clone()).unwrap_or_else(|e| panic!("{e}"));
+        (Arc::new(Shared { db, config, metrics: Default::default(), mutations }), dir)
     }
 
     /// Serves one end of an in-memory pipe; the other end is the client.

@@ -25,6 +25,7 @@ mod http;
 mod http_admin;
 pub mod metrics;
 mod request;
+mod writer;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -92,6 +93,7 @@ pub(crate) struct Shared {
     pub db: Database,
     pub config: ServerConfig,
     pub metrics: metrics::Metrics,
+    pub mutations: writer::MutationQueue,
 }
 
 /// Serves `listeners` until `shutdown` completes; then stops accepting, lets every connection
@@ -103,7 +105,8 @@ pub async fn run(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let shared = Arc::new(Shared { db, config, metrics: metrics::Metrics::default() });
+    let mutations = writer::MutationQueue::start(db.clone())?;
+    let shared = Arc::new(Shared { db, config, metrics: metrics::Metrics::default(), mutations });
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listener) = listeners.tcp {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use quiver_query::{Access, Response};
+use quiver_query::{Access, CachedRun, Response};
 use serde_json::Value;
 
 use crate::Shared;
@@ -26,9 +26,11 @@ pub(crate) fn access_of(role: Role) -> Access {
 /// Runs `request` under `access`. A query whose document is already parsed and validated runs
 /// right here on the runtime's worker: it is CPU work on a snapshot that never waits for I/O
 /// and is bounded by the query time limit, and handing it to another thread would cost more
-/// than the customer-360 query itself (docs/BENCHMARKS.md). Mutations wait for an fsync, and
-/// a new document may take long to parse, so those run on the blocking pool. `None` when that task died (a panic,
-/// which the engine's invariants rule out; answered as an internal error).
+/// than the customer-360 query itself (docs/BENCHMARKS.md). Mutations go to the writer thread
+/// ([`crate::writer`]), which answers once an fsync covers them. A new document may take long
+/// to parse, so it runs on the blocking pool (a mutation among them commits there, alone; its
+/// next run takes the writer). `None` when that work died (a panic, which the engine's
+/// invariants rule out, or the writer gone as the server stops; answered as an internal error).
 pub(crate) async fn execute(
     shared: &Arc<Shared>,
     transport: Transport,
@@ -37,24 +39,24 @@ pub(crate) async fn execute(
 ) -> Option<Response> {
     let started = Instant::now();
     let db = &shared.db;
-    let inline =
-        db.execute_cached_read(&request.query, &request.variables, request.operation.as_deref(), access);
-    let (response, request) = match inline {
-        Some(response) => (response, request),
-        None => {
-            let db = db.clone();
-            let run = tokio::task::spawn_blocking(move || {
-                let response = db.execute_with_access(
-                    &request.query,
-                    &request.variables,
-                    request.operation.as_deref(),
-                    access,
-                );
-                (response, request)
-            });
-            run.await.ok()?
-        }
-    };
+    let (response, request) =
+        match db.execute_cached(&request.query, &request.variables, request.operation.as_deref(), access) {
+            CachedRun::Answered(response) => (response, request),
+            CachedRun::Mutation => shared.mutations.run(request, access).await?,
+            CachedRun::Uncached => {
+                let db = db.clone();
+                let run = tokio::task::spawn_blocking(move || {
+                    let response = db.execute_with_access(
+                        &request.query,
+                        &request.variables,
+                        request.operation.as_deref(),
+                        access,
+                    );
+                    (response, request)
+                });
+                run.await.ok()?
+            }
+        };
     let took = started.elapsed();
     let metrics = &shared.metrics;
     metrics.request(transport, RequestKind::Graphql, took);

@@ -464,9 +464,36 @@ impl<'s> WriteTxn<'s> {
     /// Writes the transaction as one record and waits until it is durable (per the store's
     /// durability setting). Returns its commit sequence number. An empty transaction writes
     /// nothing.
-    pub fn commit(mut self) -> Result<u64> {
+    pub fn commit(self) -> Result<u64> {
+        self.commit_with(true).map(|(seq, _)| seq)
+    }
+
+    /// Commits without waiting for the disk: the commit is written and later transactions see
+    /// it, but readers do not until [`Store::await_durable`]`(seq)` returns, and it must not be
+    /// acknowledged before. Meanwhile the caller can start the next transaction, so one thread
+    /// can write many commits that share one fsync. Returns the commit's sequence number and
+    /// the state it made (for reading back what was written).
+    ///
+    /// ```
+    /// use quiver_engine::{CatalogChange, Store};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = Store::open(dir.path()).unwrap();
+    /// let mut txn = store.write().unwrap();
+    /// txn.alter(CatalogChange::AddType { name: "Person".into() }, false).unwrap();
+    /// let person = txn.catalog().type_id("Person").unwrap();
+    /// let uid = txn.create_node(person, None).unwrap();
+    /// let (seq, written) = txn.commit_deferred().unwrap();
+    /// assert!(written.node(uid).is_some());
+    /// store.await_durable(seq).unwrap();
+    /// assert!(store.snapshot().node(uid).is_some());
+    /// ```
+    pub fn commit_deferred(self) -> Result<(u64, Snapshot)> {
+        self.commit_with(false)
+    }
+
+    fn commit_with(mut self, wait: bool) -> Result<(u64, Snapshot)> {
         if self.ops.is_empty() {
-            return Ok(self.state.seq);
+            return Ok((self.state.seq, Snapshot::new(Arc::clone(&self.state))));
         }
         if let Some(cause) = &self.writer.poisoned {
             return Err(Error::Poisoned { cause: cause.clone() });
@@ -496,8 +523,9 @@ impl<'s> WriteTxn<'s> {
             return Err(e.error);
         }
         state.seq = seq;
-        self.store.finish_commit(w, Arc::new(state))?;
-        Ok(seq)
+        let state = Arc::new(state);
+        self.store.finish_commit(w, Arc::clone(&state), wait)?;
+        Ok((seq, Snapshot::new(state)))
     }
 }
 
