@@ -65,7 +65,9 @@ impl Reply {
 pub struct Client {
     stream: BufReader<BufWriter<TcpStream>>,
     next_id: u64,
+    /// The last answer read, and the request being written: reused.
     buf: Vec<u8>,
+    out: Vec<u8>,
 }
 
 impl Client {
@@ -73,8 +75,12 @@ impl Client {
     pub async fn connect(addr: impl ToSocketAddrs, token: Option<&str>) -> Result<Client, ClientError> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        let mut client =
-            Client { stream: BufReader::new(BufWriter::new(stream)), next_id: 1, buf: Vec::new() };
+        let mut client = Client {
+            stream: BufReader::new(BufWriter::new(stream)),
+            next_id: 1,
+            buf: Vec::new(),
+            out: Vec::new(),
+        };
         let hello = json!({ "hello": "quiver/1", "token": token }).to_string();
         client.send(hello.as_bytes()).await?;
         client.stream.flush().await?;
@@ -112,12 +118,33 @@ impl Client {
         requests: &[(&str, &Value, Option<&str>)],
     ) -> Result<Vec<Result<Reply, ClientError>>, ClientError> {
         let first = self.next_id;
+        let mut body = std::mem::take(&mut self.out);
         for (query, variables, operation) in requests {
             let id = self.next_id;
             self.next_id += 1;
-            let msg = json!({ "id": id, "query": query, "variables": variables, "operationName": operation });
-            self.send(msg.to_string().as_bytes()).await?;
+            // Written straight from the arguments: no JSON tree is built for a request.
+            body.clear();
+            body.extend_from_slice(b"{\"id\":");
+            body.extend_from_slice(id.to_string().as_bytes());
+            body.extend_from_slice(b",\"query\":");
+            serde_json::to_writer(&mut body, query).map_err(|e| ClientError::Protocol(e.to_string()))?;
+            if !variables.is_null() {
+                body.extend_from_slice(b",\"variables\":");
+                serde_json::to_writer(&mut body, variables)
+                    .map_err(|e| ClientError::Protocol(e.to_string()))?;
+            }
+            if let Some(op) = operation {
+                body.extend_from_slice(b",\"operationName\":");
+                serde_json::to_writer(&mut body, op).map_err(|e| ClientError::Protocol(e.to_string()))?;
+            }
+            body.push(b'}');
+            let sent = self.send(&body).await;
+            if let Err(e) = sent {
+                self.out = body;
+                return Err(e);
+            }
         }
+        self.out = body;
         self.stream.flush().await?;
         let mut replies = Vec::with_capacity(requests.len());
         for id in first..self.next_id {
@@ -175,9 +202,17 @@ fn server_error(err: &Value) -> ClientError {
 
 /// Turns `{"id":N,...}` into the reply without the id, or the error it carries.
 fn reply(frame: &str, id: u64) -> Result<Reply, ClientError> {
-    let prefix = format!("{{\"id\":{id},");
-    match frame.strip_prefix(&prefix) {
-        Some(rest) if !rest.starts_with("\"error\"") => Ok(Reply { json: format!("{{{rest}") }),
+    let rest = frame
+        .strip_prefix("{\"id\":")
+        .and_then(|r| r.strip_prefix(id.to_string().as_str()))
+        .and_then(|r| r.strip_prefix(','));
+    match rest {
+        Some(rest) if !rest.starts_with("\"error\"") => {
+            let mut json = String::with_capacity(rest.len() + 1);
+            json.push('{');
+            json.push_str(rest);
+            Ok(Reply { json })
+        }
         _ => {
             let v: Value = serde_json::from_str(frame)
                 .map_err(|e| ClientError::Protocol(format!("an answer that is not JSON: {e}")))?;

@@ -24,15 +24,15 @@ pub(crate) struct IdleSet {
 pub(crate) struct Idle<'a> {
     set: &'a IdleSet,
     key: u64,
-    evict: Arc<Notify>,
+    evict: &'a Arc<Notify>,
 }
 
 impl IdleSet {
-    /// Marks a connection idle until the returned guard is dropped.
-    pub fn enter(&self) -> Idle<'_> {
+    /// Marks a connection idle until the returned guard is dropped; `evict` (the
+    /// connection's own, kept across waits) is notified if the server needs its slot.
+    pub fn enter<'a>(&'a self, evict: &'a Arc<Notify>) -> Idle<'a> {
         let key = self.next.fetch_add(1, Ordering::Relaxed);
-        let evict = Arc::new(Notify::new());
-        self.lock().insert(key, Arc::clone(&evict));
+        self.lock().insert(key, Arc::clone(evict));
         Idle { set: self, key, evict }
     }
 

@@ -44,12 +44,13 @@ async fn wait_for_frame<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut BufReader<BufWriter<S>>,
     shared: &Shared,
     idle: &IdleSet,
+    evict: &Arc<tokio::sync::Notify>,
     limit: std::time::Duration,
     what: &str,
     stopping: &mut watch::Receiver<bool>,
 ) -> std::io::Result<Wait> {
     let none = Value::Null;
-    let waiting = idle.enter();
+    let waiting = idle.enter(evict);
     let (code, msg) = tokio::select! {
         read = stream.fill_buf() => return Ok(if read?.is_empty() { Wait::Closed } else { Wait::Ready }),
         _ = crate::accept::stopped(stopping) => return Ok(Wait::Stop),
@@ -79,10 +80,19 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     let metrics = &shared.metrics;
     let mut stream = BufReader::new(BufWriter::new(stream));
     let mut buf = Vec::with_capacity(4096);
+    let evict = Arc::new(tokio::sync::Notify::new());
     let none = Value::Null;
     // The hello.
-    match wait_for_frame(&mut stream, shared, idle, config.handshake_timeout, "a hello", &mut stopping)
-        .await?
+    match wait_for_frame(
+        &mut stream,
+        shared,
+        idle,
+        &evict,
+        config.handshake_timeout,
+        "a hello",
+        &mut stopping,
+    )
+    .await?
     {
         Wait::Ready => {}
         Wait::Closed | Wait::Stop | Wait::Answered => return Ok(()),
@@ -148,13 +158,23 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         // Between requests: idle, unless the client pipelined more.
         if stream.buffer().is_empty() {
             stream.flush().await?;
-            match wait_for_frame(&mut stream, shared, idle, config.idle_timeout, "a request", &mut stopping)
-                .await?
+            match wait_for_frame(
+                &mut stream,
+                shared,
+                idle,
+                &evict,
+                config.idle_timeout,
+                "a request",
+                &mut stopping,
+            )
+            .await?
             {
                 Wait::Ready => {}
                 Wait::Closed | Wait::Stop | Wait::Answered => return Ok(()),
             }
         }
+        // (A frame already whole in the buffer completes at the first poll, before the timer
+        // is ever registered.)
         let frame = match tokio::time::timeout(
             config.frame_timeout,
             read_frame(&mut stream, &mut buf, config.max_frame),
@@ -183,12 +203,25 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 return send(&mut stream, &framing_error(&end)).await;
             }
         }
-        let answer = match serde_json::from_slice::<Value>(&buf) {
-            Err(e) => {
-                metrics.error(Transport::Tcp, ErrorKind::Protocol);
-                error(&none, "bad_json", format!("the frame is not JSON: {e}"))
+        // The common message, a GraphQL request, is read without building a JSON tree of it;
+        // anything else (admin requests, wrong shapes, bad JSON) takes the general path.
+        let answer = match serde_json::from_slice::<GraphqlMessage<'_>>(&buf) {
+            Ok(GraphqlMessage { id, query: Some(query), variables, operation_name, admin: None }) => {
+                let request = GraphqlRequest {
+                    query: query.into_owned(),
+                    variables: variables.unwrap_or(Value::Null),
+                    operation: operation_name.map(std::borrow::Cow::into_owned),
+                };
+                let id = id.map_or("null", |raw| raw.get());
+                graphql(shared, id, request, role).await
             }
-            Ok(msg) => request(shared, msg, role).await,
+            _ => match serde_json::from_slice::<Value>(&buf) {
+                Err(e) => {
+                    metrics.error(Transport::Tcp, ErrorKind::Protocol);
+                    error(&none, "bad_json", format!("the frame is not JSON: {e}"))
+                }
+                Ok(msg) => request(shared, msg, role).await,
+            },
         };
         write_frame(&mut stream, &answer).await?;
         if *stopping.borrow() {
@@ -196,6 +229,21 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             return stream.flush().await;
         }
     }
+}
+
+/// A GraphQL request as it arrives, borrowing from the frame where it can.
+#[derive(serde::Deserialize)]
+struct GraphqlMessage<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    query: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    variables: Option<Value>,
+    #[serde(borrow, default, rename = "operationName")]
+    operation_name: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    admin: Option<&'a serde_json::value::RawValue>,
 }
 
 /// Writes a frame and flushes it: the last frame of a connection, or the welcome.
@@ -263,18 +311,26 @@ async fn request(shared: &Arc<Shared>, msg: Value, role: Role) -> Vec<u8> {
     let variables = msg.get("variables").cloned().unwrap_or(Value::Null);
     let operation = msg.get("operationName").and_then(Value::as_str).map(str::to_string);
     let request = GraphqlRequest { query, variables, operation };
+    graphql(shared, &id.to_string(), request, role).await
+}
+
+/// Runs a GraphQL request; the answer with `id` (JSON text) first.
+async fn graphql(shared: &Arc<Shared>, id: &str, request: GraphqlRequest, role: Role) -> Vec<u8> {
     match crate::request::execute(shared, Transport::Tcp, request, access_of(role)).await {
         Some(response) => {
             // `{"data"...}` becomes `{"id":..,"data"...}`.
             let body = response.json();
-            let mut out = Vec::with_capacity(body.len() + 32);
+            let mut out = Vec::with_capacity(body.len() + id.len() + 8);
             out.extend_from_slice(b"{\"id\":");
-            out.extend_from_slice(id.to_string().as_bytes());
+            out.extend_from_slice(id.as_bytes());
             out.push(b',');
             out.extend_from_slice(&body.as_bytes()[1..]);
             out
         }
-        None => error(&id, "internal", "the request failed inside the server"),
+        None => {
+            let id: Value = serde_json::from_str(id).unwrap_or(Value::Null);
+            error(&id, "internal", "the request failed inside the server")
+        }
     }
 }
 
