@@ -233,8 +233,10 @@ fn connections_past_the_limit_wait_while_none_is_idle() {
     let (addr, _dir, _handle, _stop) =
         stoppable(quiver_server::ServerConfig { max_connections: 1, ..Default::default() });
     let mut first = Client::hello(addr);
-    // Inside a frame: busy, so not given up for a newcomer.
+    // Inside a frame: busy, so not given up for a newcomer (once the server has seen the
+    // bytes: until then it is idle, and a newcomer could take its slot).
     first.send_raw(b"\x00\x00");
+    std::thread::sleep(std::time::Duration::from_millis(200));
     // The second is accepted by the kernel but not served until the first leaves.
     let mut second = Client::connect(addr);
     second.0.set_read_timeout(Some(std::time::Duration::from_millis(300))).unwrap();
