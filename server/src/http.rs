@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -50,6 +50,7 @@ impl Media {
 /// The application's routes over `shared`.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let limit = shared.config.max_frame as usize;
+    // Bodies are read by `read_body`, which applies the limit and a time limit.
     crate::http_admin::routes(Router::new().route("/graphql", get(graphql).post(graphql)))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(shared)
@@ -89,8 +90,39 @@ pub(crate) fn json_response(status: StatusCode, media: Media, body: impl Into<ax
     r
 }
 
+/// Reads a request body: at most the request limit (else 413), arriving within the frame
+/// timeout once the request has begun (else 408), so a client sending a byte a second holds
+/// its own connection only.
+pub(crate) async fn read_body(shared: &Shared, body: Body) -> Result<Bytes, (StatusCode, String)> {
+    let limit = shared.config.max_frame as usize;
+    let timeout = shared.config.frame_timeout;
+    let refuse = |status, message: String| {
+        shared.metrics.error(Transport::Http, ErrorKind::Protocol);
+        Err((status, message))
+    };
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => {
+            let too_large =
+                std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                refuse(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the request body is over the limit of {limit} bytes"),
+                )
+            } else {
+                refuse(StatusCode::BAD_REQUEST, format!("the request body could not be read: {e}"))
+            }
+        }
+        Err(_) => refuse(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the request body took longer than {} s to arrive", timeout.as_secs_f64()),
+        ),
+    }
+}
+
 /// `{"errors":[{"message": ...}]}` with `status`.
-fn request_error(status: StatusCode, media: Media, message: &str) -> Response {
+pub(crate) fn request_error(status: StatusCode, media: Media, message: &str) -> Response {
     let body = serde_json::json!({ "errors": [{ "message": message }] }).to_string();
     json_response(status, media, body)
 }
@@ -273,7 +305,7 @@ async fn graphql(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let role = match authorize(&shared, &headers, Role::Read) {
         Ok(role) => role,
@@ -286,6 +318,10 @@ async fn graphql(
             Media::Json,
             "Accept names no media type this server answers in: application/graphql-response+json or application/json",
         );
+    };
+    let body = match read_body(&shared, body).await {
+        Ok(b) => b,
+        Err((status, message)) => return request_error(status, media, &message),
     };
     let request = params(&method, &uri, &headers, &body)
         .and_then(|map| graphql_request(map).map_err(|m| (StatusCode::BAD_REQUEST, m)));

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -75,13 +75,22 @@ async fn admin_get(
 }
 
 /// `POST /admin/{schema,import,compact}`.
-async fn admin_post(
-    State(shared): State<Arc<Shared>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn admin_post(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     let name = uri.path().trim_start_matches("/admin/").to_string();
+    if let Err(refusal) = authorize(&shared, &headers, Role::Admin) {
+        return refusal.into_response();
+    }
+    let body = match crate::http::read_body(&shared, body).await {
+        Ok(b) => b,
+        Err((status, message)) => {
+            let code = match status {
+                StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+                StatusCode::REQUEST_TIMEOUT => "timeout",
+                _ => "bad_request",
+            };
+            return admin_error(status, code, &message);
+        }
+    };
     let text = match std::str::from_utf8(&body) {
         Ok(t) => t,
         Err(e) => {

@@ -366,3 +366,27 @@ fn each_role_is_refused_what_it_may_not_do() {
     root.send(admin);
     assert!(root.recv().unwrap().starts_with(r#"{"id":3,"nodes":27,"#));
 }
+
+/// The byte-by-byte example of docs/PROTOCOL.md, exactly.
+#[test]
+fn the_documented_byte_example_holds() {
+    let (addr, _dir, _server) = server();
+    let mut c = Client::connect(addr);
+    let exchange: [(&[u8], &[u8]); 3] = [
+        (b"\x00\x00\x00\x14{\"hello\":\"quiver/1\"}", b"\x00\x00\x00\x2c{\"hello\":\"quiver/1\",\"server\":\"quiver 0.1.0\"}"),
+        (
+            b"\x00\x00\x00\x32{\"id\":1,\"query\":\"{ aggregateCustomer { count } }\"}",
+            b"\x00\x00\x00\x31{\"id\":1,\"data\":{\"aggregateCustomer\":{\"count\":2}}}",
+        ),
+        (
+            b"\x00\x00\x00\x07{\"id\":2",
+            b"\x00\x00\x00\x79{\"id\":null,\"error\":{\"code\":\"bad_json\",\"message\":\"the frame is not JSON: EOF while parsing an object at line 1 column 7\"}}",
+        ),
+    ];
+    for (sent, want) in exchange {
+        c.send_raw(sent);
+        let mut got = vec![0u8; want.len()];
+        c.0.read_exact(&mut got).unwrap();
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
+    }
+}
