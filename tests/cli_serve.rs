@@ -2,14 +2,13 @@
 //! finishes, checkpoints and exits 0; it refuses a non-loopback address without --insecure.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/customer360").join(name)
-}
+mod support;
+
+use support::{Server, fixture_path as fixture};
 
 fn frame(s: &mut TcpStream, body: &str) -> String {
     s.write_all(&(body.len() as u32).to_be_bytes()).unwrap();
@@ -19,22 +18,6 @@ fn frame(s: &mut TcpStream, body: &str) -> String {
     let mut out = vec![0u8; u32::from_be_bytes(len) as usize];
     s.read_exact(&mut out).unwrap();
     String::from_utf8(out).unwrap()
-}
-
-/// `quiver serve` on a free loopback port with `args`: the process, its stdout after the
-/// first line, and that line (which says where it listens).
-fn serve(args: &[&str]) -> (std::process::Child, BufReader<std::process::ChildStdout>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_quiver"))
-        .arg("serve")
-        .args(args)
-        .args(["--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    (child, out, line)
 }
 
 #[test]
@@ -58,8 +41,8 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
             .success()
     );
 
-    let (mut child, mut out, line) = serve(&["--data", d]);
-    let addr = line.trim().rsplit(' ').next().unwrap().to_string();
+    let server = Server::start(&data, &[]);
+    let (line, addr) = (server.line.clone(), server.tcp.clone());
     assert!(line.starts_with(&format!("quiver: serving {d} (25 nodes) on http 127.0.0.1:")), "{line}");
     assert!(line.contains(" and tcp 127.0.0.1:"), "{line}");
 
@@ -68,12 +51,7 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
     let m = r#"{"id": 1, "query": "mutation { addProduct(input: [{name: \"New\", category: \"x\", price: 1.5}]) { numUids } }"}"#;
     assert_eq!(frame(&mut s, m), r#"{"id":1,"data":{"addProduct":{"numUids":1}}}"#);
 
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
-    let mut rest = String::new();
-    out.read_to_string(&mut rest).unwrap();
-    assert_eq!(rest, "quiver: stopped\n");
+    assert_eq!(server.signal("TERM"), (Some(0), "quiver: stopped\n".to_string()));
     // The acknowledged mutation is there after the restart.
     let q =
         Command::new(quiver).args(["query", "--data", d, "{ aggregateProduct { count } }"]).output().unwrap();
@@ -100,9 +78,8 @@ fn serve_with_tokens_asks_for_one() {
     let tokens = dir.path().join("tokens");
     std::fs::write(&tokens, "# who may do what\nread:reader-token\n").unwrap();
     let db = dir.path().join("db");
-    let (mut child, _out, line) =
-        serve(&["--data", db.to_str().unwrap(), "--tokens", tokens.to_str().unwrap()]);
-    let addr = line.trim().rsplit(' ').next().unwrap().to_string();
+    let server = Server::start(&db, &["--tokens", tokens.to_str().unwrap()]);
+    let addr = server.tcp.clone();
     let mut s = TcpStream::connect(&addr).unwrap();
     assert!(
         frame(&mut s, r#"{"hello": "quiver/1", "token": "wrong-token"}"#)
@@ -113,8 +90,7 @@ fn serve_with_tokens_asks_for_one() {
         frame(&mut s, r#"{"hello": "quiver/1", "token": "reader-token"}"#),
         r#"{"hello":"quiver/1","server":"quiver 0.1.0"}"#
     );
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(server.signal("TERM").0, Some(0));
 
     let bad = dir.path().join("bad");
     std::fs::write(&bad, "root:abcdefgh\n").unwrap();

@@ -91,7 +91,7 @@ fn acknowledged_mutations_survive_sigkill_and_sigterm() {
             })
             .collect();
         std::thread::sleep(Duration::from_millis(400));
-        let code = server.signal(signal);
+        let (code, _) = server.signal(signal);
         assert_eq!(code, if signal == "TERM" { Some(0) } else { None });
         let mut sent_in_round = 0;
         for w in writers {

@@ -373,15 +373,7 @@ impl Database {
         operation: Option<&str>,
         access: Access,
     ) -> Response {
-        let loaded = match self.loaded() {
-            Ok(l) => l,
-            Err(e) => return Response::request_errors(vec![QueryError::new(e.to_string())]),
-        };
-        let cached = match self.document(&loaded, query) {
-            Ok(c) => c,
-            Err(refused) => return refused,
-        };
-        self.run_document(&loaded, &cached, variables, operation, access, Ack::Wait).response
+        self.run(query, variables, operation, access, Ack::Wait).response
     }
 
     /// Runs a request like [`Database::execute_with_access`], except that a mutation does not
@@ -410,12 +402,24 @@ impl Database {
         operation: Option<&str>,
         access: Access,
     ) -> Pending {
+        self.run(query, variables, operation, access, Ack::Defer)
+    }
+
+    /// Prepares the document (or takes it from the cache) and runs it.
+    fn run(
+        &self,
+        query: &str,
+        variables: &serde_json::Value,
+        operation: Option<&str>,
+        access: Access,
+        ack: Ack,
+    ) -> Pending {
         let loaded = match self.loaded() {
             Ok(l) => l,
             Err(e) => return Response::request_errors(vec![QueryError::new(e.to_string())]).into(),
         };
         match self.document(&loaded, query) {
-            Ok(cached) => self.run_document(&loaded, &cached, variables, operation, access, Ack::Defer),
+            Ok(cached) => self.run_document(&loaded, &cached, variables, operation, access, ack),
             Err(refused) => refused.into(),
         }
     }

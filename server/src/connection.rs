@@ -26,45 +26,159 @@ fn error(id: &Value, code: &str, message: impl Into<String>) -> Vec<u8> {
     json!({ "id": id, "error": { "code": code, "message": message.into() } }).to_string().into_bytes()
 }
 
-/// What waiting for the next frame ended in.
-enum Wait {
-    /// Its first byte is here.
-    Ready,
-    /// The client left.
-    Closed,
-    /// The server is stopping.
-    Stop,
-    /// The wait was too long, or the slot was needed: the client was told, close.
-    Answered,
+/// What reading the next frame gave.
+enum Next {
+    /// A frame, in the connection's buffer.
+    Frame,
+    /// A frame that is not UTF-8: its boundary is known, so the connection may go on.
+    NotUtf8,
+    /// The connection is over: the client left or was told why it is closed, or the server
+    /// is stopping.
+    Over,
 }
 
-/// Waits, as an idle connection, for the first byte of the next frame: for at most `limit`,
-/// and only until the server needs the slot or stops.
-async fn wait_for_frame<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: &mut BufReader<BufWriter<S>>,
-    shared: &Shared,
-    idle: &IdleSet,
-    evict: &Arc<tokio::sync::Notify>,
-    limit: std::time::Duration,
-    what: &str,
-    stopping: &mut watch::Receiver<bool>,
-) -> std::io::Result<Wait> {
-    let none = Value::Null;
-    let waiting = idle.enter(evict);
-    let (code, msg) = tokio::select! {
-        read = stream.fill_buf() => return Ok(if read?.is_empty() { Wait::Closed } else { Wait::Ready }),
-        _ = crate::accept::stopped(stopping) => return Ok(Wait::Stop),
-        _ = waiting.evicted() => {
-            ("evicted", "closed while idle: the server needed this connection's slot".to_string())
+/// A connection's stream and what it needs to read from it.
+struct Connection<'a, S> {
+    stream: BufReader<BufWriter<S>>,
+    /// The last frame's body (reused).
+    buf: Vec<u8>,
+    shared: &'a Shared,
+    idle: &'a IdleSet,
+    /// Notified when the server needs this connection's slot while it is idle.
+    evict: Arc<tokio::sync::Notify>,
+    stopping: watch::Receiver<bool>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
+    /// Reads the next frame into `buf`. Unless the client pipelined it, waits for its first
+    /// byte as an idle connection (evictable, and for at most `wait`); then for the rest, for
+    /// at most `read`. Too slow, idle too long, evicted or a broken frame: the client is told
+    /// and the connection is over.
+    async fn next_frame(
+        &mut self,
+        wait: std::time::Duration,
+        read: std::time::Duration,
+        what: &str,
+    ) -> std::io::Result<Next> {
+        let none = Value::Null;
+        let metrics = &self.shared.metrics;
+        if self.stream.buffer().is_empty() {
+            self.stream.flush().await?;
+            let waiting = self.idle.enter(&self.evict);
+            let (code, msg) = tokio::select! {
+                read = self.stream.fill_buf() => match read?.is_empty() {
+                    true => return Ok(Next::Over),
+                    false => (None, String::new()),
+                },
+                _ = crate::accept::stopped(&mut self.stopping) => return Ok(Next::Over),
+                _ = waiting.evicted() => {
+                    (Some("evicted"), "closed while idle: the server needed this connection's slot".to_string())
+                }
+                _ = tokio::time::sleep(wait) => {
+                    (Some("idle_timeout"), format!("closed after {} s without {what}", wait.as_secs_f64()))
+                }
+            };
+            drop(waiting);
+            if let Some(code) = code {
+                metrics.error(Transport::Tcp, ErrorKind::Timeout);
+                self.send_last(&error(&none, code, msg)).await?;
+                return Ok(Next::Over);
+            }
         }
-        _ = tokio::time::sleep(limit) => {
-            ("idle_timeout", format!("closed after {} s without {what}", limit.as_secs_f64()))
+        // (A frame already whole in the buffer completes at the first poll, before the timer
+        // is ever registered.)
+        let max = self.shared.config.max_frame;
+        let frame = match tokio::time::timeout(read, read_frame(&mut self.stream, &mut self.buf, max)).await {
+            Err(_) => {
+                metrics.error(Transport::Tcp, ErrorKind::Timeout);
+                let msg = format!("{what} took longer than {} s to arrive", read.as_secs_f64());
+                self.send_last(&error(&none, "timeout", msg)).await?;
+                return Ok(Next::Over);
+            }
+            Ok(frame) => frame?,
+        };
+        match frame {
+            Ok(()) => Ok(Next::Frame),
+            Err(FrameEnd::Closed | FrameEnd::Truncated) => Ok(Next::Over),
+            Err(FrameEnd::NotUtf8) => {
+                metrics.error(Transport::Tcp, ErrorKind::Protocol);
+                Ok(Next::NotUtf8)
+            }
+            Err(end) => {
+                metrics.error(Transport::Tcp, ErrorKind::Protocol);
+                self.send_last(&framing_error(&end)).await?;
+                Ok(Next::Over)
+            }
         }
-    };
-    drop(waiting);
-    shared.metrics.error(Transport::Tcp, ErrorKind::Timeout);
-    send(stream, &error(&none, code, msg)).await?;
-    Ok(Wait::Answered)
+    }
+
+    /// Writes a frame and flushes it: the last frame of a connection, or the welcome.
+    async fn send_last(&mut self, body: &[u8]) -> std::io::Result<()> {
+        write_frame(&mut self.stream, body).await?;
+        self.stream.flush().await
+    }
+
+    /// The hello: the caller's role, or `None` when it was refused (and told why).
+    async fn hello(&mut self) -> std::io::Result<Option<Role>> {
+        let config = &self.shared.config;
+        let metrics = &self.shared.metrics;
+        let none = Value::Null;
+        match self.next_frame(config.handshake_timeout, config.handshake_timeout, "a hello").await? {
+            Next::Frame => {}
+            Next::NotUtf8 => {
+                self.send_last(&framing_error(&FrameEnd::NotUtf8)).await?;
+                return Ok(None);
+            }
+            Next::Over => return Ok(None),
+        }
+        let refuse = |kind, code, msg: String| {
+            metrics.error(Transport::Tcp, kind);
+            error(&none, code, msg)
+        };
+        let hello: Value = match serde_json::from_slice(&self.buf) {
+            Ok(v) => v,
+            Err(e) => {
+                let answer = refuse(ErrorKind::Protocol, "bad_json", format!("the hello is not JSON: {e}"));
+                self.send_last(&answer).await?;
+                return Ok(None);
+            }
+        };
+        let refusal = match hello.get("hello").and_then(Value::as_str) {
+            Some(PROTOCOL) => None,
+            Some(other) => Some(refuse(
+                ErrorKind::Protocol,
+                "bad_version",
+                format!("this server speaks {PROTOCOL}, not {other}"),
+            )),
+            None => Some(refuse(
+                ErrorKind::Protocol,
+                "no_hello",
+                format!("the first frame must be {{\"hello\": \"{PROTOCOL}\", \"token\": ...}}"),
+            )),
+        };
+        let role = match (&refusal, &config.tokens) {
+            (Some(_), _) => None,
+            (None, None) => Some(Role::Admin),
+            (None, Some(tokens)) => {
+                hello.get("token").and_then(Value::as_str).and_then(|t| tokens.role_of(t))
+            }
+        };
+        let answer = match (refusal, role) {
+            (Some(refusal), _) => refusal,
+            (None, None) => refuse(
+                ErrorKind::Unauthorized,
+                "unauthorized",
+                "this server needs a token: the hello's \"token\" is missing or not one of its tokens".into(),
+            ),
+            (None, Some(_)) => {
+                json!({ "hello": PROTOCOL, "server": concat!("quiver ", env!("CARGO_PKG_VERSION")) })
+                    .to_string()
+                    .into_bytes()
+            }
+        };
+        self.send_last(&answer).await?;
+        Ok(role)
+    }
 }
 
 /// Serves one connection until the client leaves, breaks the framing, is too slow, or the
@@ -73,160 +187,49 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     shared: &Arc<Shared>,
     idle: &IdleSet,
-    mut stopping: watch::Receiver<bool>,
+    stopping: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let _open = shared.metrics.connection(Transport::Tcp);
-    let config = &shared.config;
-    let metrics = &shared.metrics;
-    let mut stream = BufReader::new(BufWriter::new(stream));
-    let mut buf = Vec::with_capacity(4096);
-    let evict = Arc::new(tokio::sync::Notify::new());
-    let none = Value::Null;
-    // The hello.
-    match wait_for_frame(
-        &mut stream,
+    let mut conn = Connection {
+        stream: BufReader::new(BufWriter::new(stream)),
+        buf: Vec::with_capacity(4096),
         shared,
         idle,
-        &evict,
-        config.handshake_timeout,
-        "a hello",
-        &mut stopping,
-    )
-    .await?
-    {
-        Wait::Ready => {}
-        Wait::Closed | Wait::Stop | Wait::Answered => return Ok(()),
-    }
-    let hello = match tokio::time::timeout(
-        config.handshake_timeout,
-        read_frame(&mut stream, &mut buf, config.max_frame),
-    )
-    .await
-    {
-        Err(_) => {
-            metrics.error(Transport::Tcp, ErrorKind::Timeout);
-            let msg =
-                format!("the hello took longer than {} s to arrive", config.handshake_timeout.as_secs_f64());
-            return send(&mut stream, &error(&none, "timeout", msg)).await;
-        }
-        Ok(read) => read?,
+        evict: Arc::new(tokio::sync::Notify::new()),
+        stopping,
     };
-    match hello {
-        Ok(()) => {}
-        Err(FrameEnd::Closed | FrameEnd::Truncated) => return Ok(()),
-        Err(end) => {
-            metrics.error(Transport::Tcp, ErrorKind::Protocol);
-            return send(&mut stream, &framing_error(&end)).await;
-        }
-    }
-    let hello: Value = match serde_json::from_slice(&buf) {
-        Ok(v) => v,
-        Err(e) => {
-            metrics.error(Transport::Tcp, ErrorKind::Protocol);
-            return send(&mut stream, &error(&none, "bad_json", format!("the hello is not JSON: {e}"))).await;
-        }
-    };
-    match hello.get("hello").and_then(Value::as_str) {
-        Some(PROTOCOL) => {}
-        Some(other) => {
-            metrics.error(Transport::Tcp, ErrorKind::Protocol);
-            let msg = format!("this server speaks {PROTOCOL}, not {other}");
-            return send(&mut stream, &error(&none, "bad_version", msg)).await;
-        }
-        None => {
-            metrics.error(Transport::Tcp, ErrorKind::Protocol);
-            let msg = format!("the first frame must be {{\"hello\": \"{PROTOCOL}\", \"token\": ...}}");
-            return send(&mut stream, &error(&none, "no_hello", msg)).await;
-        }
-    }
-    let role = match &config.tokens {
-        None => Role::Admin,
-        Some(tokens) => match hello.get("token").and_then(Value::as_str).and_then(|t| tokens.role_of(t)) {
-            Some(role) => role,
-            None => {
-                metrics.error(Transport::Tcp, ErrorKind::Unauthorized);
-                let msg =
-                    "this server needs a token: the hello's \"token\" is missing or not one of its tokens";
-                return send(&mut stream, &error(&none, "unauthorized", msg)).await;
-            }
-        },
-    };
-    let welcome = json!({ "hello": PROTOCOL, "server": concat!("quiver ", env!("CARGO_PKG_VERSION")) });
-    send(&mut stream, welcome.to_string().as_bytes()).await?;
-
+    let Some(role) = conn.hello().await? else { return Ok(()) };
+    let (config, metrics) = (&shared.config, &shared.metrics);
+    let none = Value::Null;
     loop {
-        // Between requests: idle, unless the client pipelined more.
-        if stream.buffer().is_empty() {
-            stream.flush().await?;
-            match wait_for_frame(
-                &mut stream,
-                shared,
-                idle,
-                &evict,
-                config.idle_timeout,
-                "a request",
-                &mut stopping,
-            )
-            .await?
-            {
-                Wait::Ready => {}
-                Wait::Closed | Wait::Stop | Wait::Answered => return Ok(()),
-            }
-        }
-        // (A frame already whole in the buffer completes at the first poll, before the timer
-        // is ever registered.)
-        let frame = match tokio::time::timeout(
-            config.frame_timeout,
-            read_frame(&mut stream, &mut buf, config.max_frame),
-        )
-        .await
-        {
-            Err(_) => {
-                metrics.error(Transport::Tcp, ErrorKind::Timeout);
-                let msg =
-                    format!("a frame took longer than {} s to arrive", config.frame_timeout.as_secs_f64());
-                return send(&mut stream, &error(&none, "timeout", msg)).await;
-            }
-            Ok(read) => read?,
-        };
-        match frame {
-            Ok(()) => {}
-            Err(FrameEnd::Closed | FrameEnd::Truncated) => return Ok(()),
-            Err(FrameEnd::NotUtf8) => {
-                // The frame's boundary is known: answer and read on.
-                metrics.error(Transport::Tcp, ErrorKind::Protocol);
-                write_frame(&mut stream, &error(&none, "bad_utf8", "the frame is not UTF-8")).await?;
-                continue;
-            }
-            Err(end) => {
-                metrics.error(Transport::Tcp, ErrorKind::Protocol);
-                return send(&mut stream, &framing_error(&end)).await;
-            }
-        }
-        // The common message, a GraphQL request, is read without building a JSON tree of it;
-        // anything else (admin requests, wrong shapes, bad JSON) takes the general path.
-        let answer = match serde_json::from_slice::<GraphqlMessage<'_>>(&buf) {
-            Ok(GraphqlMessage { id, query: Some(query), variables, operation_name, admin: None }) => {
-                let request = GraphqlRequest {
-                    query: query.into_owned(),
-                    variables: variables.unwrap_or(Value::Null),
-                    operation: operation_name.map(std::borrow::Cow::into_owned),
-                };
-                let id = id.map_or("null", |raw| raw.get());
-                graphql(shared, id, request, role).await
-            }
-            _ => match serde_json::from_slice::<Value>(&buf) {
-                Err(e) => {
-                    metrics.error(Transport::Tcp, ErrorKind::Protocol);
-                    error(&none, "bad_json", format!("the frame is not JSON: {e}"))
+        let answer = match conn.next_frame(config.idle_timeout, config.frame_timeout, "a request").await? {
+            Next::Over => return Ok(()),
+            Next::NotUtf8 => error(&none, "bad_utf8", "the frame is not UTF-8"),
+            // The common message, a GraphQL request, is read without building a JSON tree of
+            // it; anything else (admin requests, wrong shapes, bad JSON) takes the general path.
+            Next::Frame => match serde_json::from_slice::<GraphqlMessage<'_>>(&conn.buf) {
+                Ok(GraphqlMessage { id, query: Some(query), variables, operation_name, admin: None }) => {
+                    let request = GraphqlRequest {
+                        query: query.into_owned(),
+                        variables: variables.unwrap_or(Value::Null),
+                        operation: operation_name.map(std::borrow::Cow::into_owned),
+                    };
+                    let id = id.map_or("null", |raw| raw.get());
+                    graphql(shared, id, request, role).await
                 }
-                Ok(msg) => request(shared, msg, role).await,
+                _ => match serde_json::from_slice::<Value>(&conn.buf) {
+                    Err(e) => {
+                        metrics.error(Transport::Tcp, ErrorKind::Protocol);
+                        error(&none, "bad_json", format!("the frame is not JSON: {e}"))
+                    }
+                    Ok(msg) => request(shared, msg, role).await,
+                },
             },
         };
-        write_frame(&mut stream, &answer).await?;
-        if *stopping.borrow() {
+        write_frame(&mut conn.stream, &answer).await?;
+        if *conn.stopping.borrow() {
             // The request in hand is answered; the server is going away.
-            return stream.flush().await;
+            return conn.stream.flush().await;
         }
     }
 }
@@ -244,12 +247,6 @@ struct GraphqlMessage<'a> {
     operation_name: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow, default)]
     admin: Option<&'a serde_json::value::RawValue>,
-}
-
-/// Writes a frame and flushes it: the last frame of a connection, or the welcome.
-async fn send<W: AsyncWrite + Unpin>(w: &mut W, body: &[u8]) -> std::io::Result<()> {
-    write_frame(w, body).await?;
-    w.flush().await
 }
 
 fn framing_error(end: &FrameEnd) -> Vec<u8> {
@@ -432,7 +429,7 @@ mod tests {
         assert_eq!(
             answer.as_deref(),
             Some(
-                r#"{"id":null,"error":{"code":"timeout","message":"the hello took longer than 10 s to arrive"}}"#
+                r#"{"id":null,"error":{"code":"timeout","message":"a hello took longer than 10 s to arrive"}}"#
             )
         );
         // Idle for 300 s after its hello.
@@ -459,7 +456,7 @@ mod tests {
         assert_eq!(
             recv(&mut c).await.as_deref(),
             Some(
-                r#"{"id":null,"error":{"code":"timeout","message":"a frame took longer than 30 s to arrive"}}"#
+                r#"{"id":null,"error":{"code":"timeout","message":"a request took longer than 30 s to arrive"}}"#
             )
         );
         assert_eq!(started.elapsed(), Duration::from_secs(30));

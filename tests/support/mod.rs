@@ -58,18 +58,15 @@ impl Server {
         Server { child, out, line, http, tcp }
     }
 
-    /// Sends `signal` (TERM, KILL) and waits for the exit code (None when killed).
-    pub fn signal(mut self, signal: &str) -> Option<i32> {
-        assert!(
-            Command::new("kill")
-                .args([&format!("-{signal}"), &self.child.id().to_string()])
-                .status()
-                .unwrap()
-                .success()
-        );
+    /// Sends `signal` (TERM, KILL) and waits for the exit code (None when killed) and the
+    /// rest of what it printed.
+    pub fn signal(mut self, signal: &str) -> (Option<i32>, String) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap().success());
         let status = self.child.wait().unwrap();
-        std::mem::forget(self);
-        status.code()
+        let mut rest = String::new();
+        self.out.read_to_string(&mut rest).unwrap();
+        (status.code(), rest)
     }
 }
 
