@@ -27,25 +27,55 @@ enum Command {
         #[command(subcommand)]
         action: SchemaAction,
     },
-    /// Import JSON (`{"Type": [...]}`) or NDJSON (`.ndjson`/`.jsonl`, one node per line with
-    /// "__typename") files, one transaction per batch.
+    /// Import JSON (`{"Type": [...]}`), NDJSON (`.ndjson`/`.jsonl`, one node per line with
+    /// "__typename") or CSV files, one transaction per batch. A CSV file holds nodes (header:
+    /// field names) when named `Type.csv` or given with --nodes, and edges (header: how each
+    /// end is found, the ID field or an @id field) when named `Type.field.csv` or given with
+    /// --edges. Files are imported in order: --nodes, then the others, then --edges.
     ///
-    /// Example: quiver import --data ./quiver-data data.json more.ndjson
+    /// Example: quiver import --data ./quiver-data data.json more.ndjson Person.csv Person.knows.csv
+    /// Example: quiver import --data ./quiver-data --nodes Person=nodes.csv --edges Person.knows=edges.csv
     Import {
         /// The data directory.
         #[arg(long, default_value = "./quiver-data")]
         data: PathBuf,
         /// Files to import, in order.
-        #[arg(required = true)]
+        #[arg(required_unless_present_any = ["nodes", "edges"])]
         files: Vec<PathBuf>,
+        /// A CSV file of nodes of a type: TYPE=FILE.
+        #[arg(long, value_name = "TYPE=FILE")]
+        nodes: Vec<String>,
+        /// A CSV file of edges of a field: TYPE.FIELD=FILE.
+        #[arg(long, value_name = "TYPE.FIELD=FILE")]
+        edges: Vec<String>,
     },
-    /// Run a GraphQL query directly on a data directory and print the response object.
+    /// Write every node as JSON that `quiver import` takes back (uids included), to stdout or
+    /// a file.
     ///
-    /// Example: quiver query --data ./quiver-data '{ queryCustomer { name } }'
-    Query {
+    /// Example: quiver export --data ./quiver-data --output backup.json
+    Export {
         /// The data directory.
         #[arg(long, default_value = "./quiver-data")]
         data: PathBuf,
+        /// Where to write (default: stdout).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Run a GraphQL query (or mutation) and print the response object: directly on a data
+    /// directory, or through a server's native protocol with --addr.
+    ///
+    /// Example: quiver query --data ./quiver-data '{ queryCustomer { name } }'
+    /// Example: quiver query --addr 127.0.0.1:9080 '{ queryCustomer { name } }'
+    Query {
+        /// The data directory (when not going through a server).
+        #[arg(long, default_value = "./quiver-data")]
+        data: PathBuf,
+        /// A server's native protocol address (HOST:PORT): run the query there.
+        #[arg(long)]
+        addr: Option<String>,
+        /// The token for --addr (default: the QUIVER_TOKEN environment variable).
+        #[arg(long)]
+        token: Option<String>,
         /// The GraphQL document.
         query: String,
         /// Variables, as a JSON object.
@@ -167,23 +197,83 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db = open_db(&data, false)?;
             print!("{}", db.schema());
         }
-        Command::Import { data, files } => {
+        Command::Import { data, files, nodes, edges } => {
+            let split = |arg: &str, what: &str| -> anyhow::Result<(String, PathBuf)> {
+                let (name, file) =
+                    arg.split_once('=').with_context(|| format!("--{what} takes NAME=FILE, not {arg:?}"))?;
+                Ok((name.to_string(), PathBuf::from(file)))
+            };
+            let nodes = nodes.iter().map(|n| split(n, "nodes")).collect::<anyhow::Result<Vec<_>>>()?;
+            let edges = edges.iter().map(|e| split(e, "edges")).collect::<anyhow::Result<Vec<_>>>()?;
             let db = open_db(&data, true)?;
-            for file in &files {
-                let r = db.import_file(file).with_context(|| format!("importing {}", file.display()))?;
+            let read = |file: &Path| {
+                std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
+            };
+            let say = |file: &Path, r: quiver::ImportReport| {
                 println!("{}: {} nodes, {} edges in {} batches", file.display(), r.nodes, r.edges, r.batches);
+            };
+            for (ty, file) in &nodes {
+                let name = file.display().to_string();
+                say(
+                    file,
+                    db.import_csv_nodes(&name, ty, &read(file)?)
+                        .with_context(|| format!("importing {name}"))?,
+                );
+            }
+            for file in &files {
+                say(file, db.import_file(file).with_context(|| format!("importing {}", file.display()))?);
+            }
+            for (edge, file) in &edges {
+                let name = file.display().to_string();
+                say(
+                    file,
+                    db.import_csv_edges(&name, edge, &read(file)?)
+                        .with_context(|| format!("importing {name}"))?,
+                );
             }
             db.close().context("closing")?;
         }
-        Command::Query { data, query, vars, operation } => {
+        Command::Export { data, output } => {
+            let db = open_db(&data, false)?;
+            let report = match &output {
+                Some(path) => {
+                    let file = std::fs::File::create(path)
+                        .with_context(|| format!("creating {}", path.display()))?;
+                    let mut out = std::io::BufWriter::new(file);
+                    let report = db.export_json(&mut out).context("exporting")?;
+                    use std::io::Write as _;
+                    out.flush().with_context(|| format!("writing {}", path.display()))?;
+                    report
+                }
+                None => db.export_json(&mut std::io::stdout().lock()).context("exporting")?,
+            };
+            if let Some(path) = output {
+                println!("{}: {} nodes, {} edges", path.display(), report.nodes, report.edges);
+            }
+        }
+        Command::Query { data, addr, token, query, vars, operation } => {
             let vars: serde_json::Value = match vars {
                 Some(v) => serde_json::from_str(&v).context("--vars is not valid JSON")?,
                 None => serde_json::Value::Null,
             };
-            let db = open_db(&data, false)?;
-            let r = db.execute_operation(&query, &vars, operation.as_deref());
-            println!("{}", r.json());
-            return Ok(if r.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_USER) });
+            let (json, ok) = match addr {
+                Some(addr) => {
+                    let token = token.or_else(|| std::env::var("QUIVER_TOKEN").ok());
+                    let mut client = quiver::blocking::Client::connect(addr.as_str(), token.as_deref())
+                        .with_context(|| format!("connecting to {addr}"))?;
+                    let reply =
+                        client.request(&query, &vars, operation.as_deref()).context("running the query")?;
+                    let ok = !reply.has_errors();
+                    (reply.json().to_string(), ok)
+                }
+                None => {
+                    let db = open_db(&data, false)?;
+                    let r = db.execute_operation(&query, &vars, operation.as_deref());
+                    (r.json().to_string(), r.is_ok())
+                }
+            };
+            println!("{json}");
+            return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_USER) });
         }
         Command::Serve {
             data,

@@ -61,13 +61,14 @@ pub enum Error {
     /// The storage engine failed.
     #[error(transparent)]
     Engine(#[from] quiver_engine::Error),
-    /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    /// Reading or writing a file failed. (The cause is in the message, so it is not also
+    /// given as the error's `source`: chains printed cause by cause would say it twice.)
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: String,
         /// The cause.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 

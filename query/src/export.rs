@@ -23,7 +23,7 @@ pub struct ExportReport {
 impl Database {
     /// Writes the whole database as import-ready JSON, from one snapshot.
     pub fn export_json(&self, out: &mut dyn Write) -> Result<ExportReport, Error> {
-        let io = |source| Error::Io { path: "export".into(), source };
+        let io = |error| Error::Io { path: "export".into(), error };
         let loaded = self.loaded()?;
         let schema = &loaded.schema;
         let snap = self.store().snapshot();

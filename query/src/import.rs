@@ -111,13 +111,21 @@ impl Database {
         self.import_records(name, Source::Lines(lines), options)
     }
 
-    /// Imports a file: NDJSON when it ends in `.ndjson` or `.jsonl`, JSON otherwise.
+    /// Imports a file: NDJSON when it ends in `.ndjson` or `.jsonl`; CSV when it ends in
+    /// `.csv`, of nodes for `Type.csv` and of edges for `Type.field.csv`; JSON otherwise.
     pub fn import_file(&self, path: &Path) -> Result<ImportReport, Error> {
         let name = path.display().to_string();
-        let text =
-            std::fs::read_to_string(path).map_err(|source| Error::Io { path: name.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|error| Error::Io { path: name.clone(), error })?;
         match path.extension().and_then(|e| e.to_str()) {
             Some("ndjson" | "jsonl") => self.import_ndjson(&name, &text),
+            Some("csv") => {
+                // `Type.csv` holds nodes, `Type.field.csv` edges.
+                let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+                match stem.contains('.') {
+                    true => self.import_csv_edges(&name, stem, &text),
+                    false => self.import_csv_nodes(&name, stem, &text),
+                }
+            }
             _ => self.import_json(&name, &text),
         }
     }

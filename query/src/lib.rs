@@ -18,6 +18,7 @@ mod exec;
 mod export;
 pub mod grammar;
 mod import;
+mod import_csv;
 pub mod json;
 mod mutate;
 pub mod plan;

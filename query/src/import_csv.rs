@@ -1,0 +1,361 @@
+//! CSV import (SPEC §5): nodes of one type, or edges of one field, per file.
+//!
+//! - **Nodes**: a header row of field names, then one node per row. An `id` column (the type's
+//!   ID field) keeps that uid; without it each node gets a fresh uid above every uid in the
+//!   file and the database. An empty cell leaves the field unset. A list field's cell is a JSON
+//!   array (`["a", "b"]`, `[1, 2]`).
+//! - **Edges** of `Type.field`: a header row of two cells naming how each end is found: the
+//!   ID field's name (a uid such as `0x2a`) or the name of an `@id` field of that end's type
+//!   (its value); then one edge per row, source first.
+//!
+//! Rows are applied in batches (one transaction each, [`ImportOptions::batch_records`]); a bad
+//! row fails its batch whole, with an error naming the file, the line and the column.
+
+use quiver_engine::{PropId, ScalarType, Snapshot, Value as EValue, eq_key};
+use rustc_hash::FxHashMap;
+
+use crate::database::Database;
+use crate::error::Error;
+use crate::import::{ImportOptions, ImportReport};
+use crate::plan::parse_uid;
+use crate::schema::{FieldKind, Schema};
+
+/// Where a row is, for errors.
+struct At<'a> {
+    file: &'a str,
+    line: usize,
+}
+
+impl At<'_> {
+    fn err(&self, field: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::Import {
+            file: self.file.into(),
+            line: self.line,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A CSV reader over `text` whose first row is the header.
+fn reader(text: &str) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(text.as_bytes())
+}
+
+fn csv_error(file: &str, e: &csv::Error) -> Error {
+    let line = e.position().map_or(0, |p| p.line() as usize);
+    Error::Import { file: file.into(), line, field: "-".into(), message: format!("bad CSV: {e}") }
+}
+
+/// The value of a cell for a field of `scalar` type (`list`: a JSON array of them).
+fn cell_value(schema: &Schema, scalar: &ScalarType, list: bool, cell: &str) -> Result<EValue, String> {
+    if list {
+        let items: Vec<serde_json::Value> = serde_json::from_str(cell)
+            .map_err(|_| format!("a list field's cell must be a JSON array, found {cell:?}"))?;
+        return items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let text = match item {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                cell_value(schema, scalar, false, &text).map_err(|e| format!("item {i}: {e}"))
+            })
+            .collect::<Result<_, _>>()
+            .map(EValue::List);
+    }
+    let wrong = || format!("expected {scalar}, found {cell:?}");
+    Ok(match scalar {
+        ScalarType::String | ScalarType::Id => EValue::String(cell.to_string()),
+        ScalarType::Int => EValue::Int(cell.trim().parse().map_err(|_| wrong())?),
+        ScalarType::Float => {
+            EValue::Float(cell.trim().parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(wrong)?)
+        }
+        ScalarType::Boolean => match cell.trim() {
+            "true" => EValue::Boolean(true),
+            "false" => EValue::Boolean(false),
+            _ => return Err(wrong()),
+        },
+        ScalarType::DateTime => EValue::DateTime(crate::datetime::parse(cell.trim()).ok_or_else(wrong)?),
+        ScalarType::Enum(e) => {
+            if !schema.enum_def(e).is_some_and(|d| d.values.iter().any(|(n, _, _)| n == cell)) {
+                return Err(format!("{cell:?} is not a value of enum {e}"));
+            }
+            EValue::String(cell.to_string())
+        }
+    })
+}
+
+/// What a column of a node file holds.
+enum Column {
+    Uid,
+    Value { name: String, prop: quiver_engine::PropId, scalar: ScalarType, list: bool },
+}
+
+/// How one end of an edge is found.
+enum EndKey {
+    Uid,
+    /// By an `@id` field's value: the uid of each stored value's [`eq_key`], built once per
+    /// import ([`COLLISION`] where two values share a key: those are looked up in the index).
+    Xid {
+        field: String,
+        scalar: ScalarType,
+        props: Vec<PropId>,
+        by_key: FxHashMap<u64, u64>,
+    },
+}
+
+/// Marks an `eq_key` that two stored values share.
+const COLLISION: u64 = u64::MAX;
+
+impl Database {
+    /// Imports nodes of type `ty` from CSV text (see the module's documentation); `name` is
+    /// used in errors.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let db = quiver_query::Database::open(dir.path()).unwrap();
+    /// db.set_schema("type Person { id: ID!  key: Int! @id  name: String  knows: [Person] }").unwrap();
+    /// db.import_csv_nodes("people.csv", "Person", "key,name\n1,Ada\n2,Bob\n").unwrap();
+    /// db.import_csv_edges("knows.csv", "Person.knows", "key,key\n1,2\n").unwrap();
+    /// let r = db.execute("{ queryPerson(filter: {key: {eq: 1}}) { name knows { name } } }", &serde_json::Value::Null);
+    /// assert_eq!(r.json(), r#"{"data":{"queryPerson":[{"name":"Ada","knows":[{"name":"Bob"}]}]}}"#);
+    /// ```
+    pub fn import_csv_nodes(&self, name: &str, ty: &str, text: &str) -> Result<ImportReport, Error> {
+        self.import_csv_nodes_with(name, ty, text, &ImportOptions::default())
+    }
+
+    /// [`Database::import_csv_nodes`] with options.
+    pub fn import_csv_nodes_with(
+        &self,
+        file: &str,
+        ty: &str,
+        text: &str,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, Error> {
+        let loaded = self.loaded()?;
+        let schema = &loaded.schema;
+        let at = At { file, line: 1 };
+        let t = schema.type_index(ty).ok_or_else(|| at.err("-", format!("unknown type {ty}")))?;
+        let def = &schema.types[t];
+        let engine_ty =
+            def.engine.ok_or_else(|| at.err("-", format!("{ty} is an interface: name an object type")))?;
+        let mut rows = reader(text);
+        let header = rows.headers().map_err(|e| csv_error(file, &e))?.clone();
+        let mut columns = Vec::with_capacity(header.len());
+        for name in header.iter() {
+            let Some((_, f)) = schema.field(t, name) else {
+                return Err(at.err(name, format!("{ty} has no field {name}")));
+            };
+            columns.push(match &f.kind {
+                FieldKind::Id => Column::Uid,
+                FieldKind::Scalar { scalar, list, prop: Some(prop), .. } => {
+                    Column::Value { name: name.to_string(), prop: *prop, scalar: scalar.clone(), list: *list }
+                }
+                FieldKind::Edge { .. } => {
+                    return Err(
+                        at.err(name, format!("{name} is an edge: import it from an edge file ({ty}.{name})"))
+                    );
+                }
+                FieldKind::Scalar { .. } => return Err(at.err(name, "field is not bound to the catalog")),
+            });
+        }
+        // Required fields must have a column.
+        for f in &def.fields {
+            let required = f.ty.is_non_null() && f.kind != FieldKind::Id;
+            if required && !header.iter().any(|h| h == f.name) {
+                return Err(at.err(&f.name, format!("required field {} has no column", f.name)));
+            }
+        }
+        let records: Vec<csv::StringRecord> =
+            rows.records().collect::<Result<_, _>>().map_err(|e| csv_error(file, &e))?;
+        // Fresh uids go above every uid the file names and every uid stored.
+        let uid_col = columns.iter().position(|c| matches!(c, Column::Uid));
+        let max_named = uid_col
+            .map(|c| records.iter().filter_map(|r| r.get(c).and_then(parse_uid)).max().unwrap_or(0))
+            .unwrap_or(0);
+        let mut next_fresh = max_named.saturating_add(1).max(self.store().snapshot().next_uid());
+        let mut report = ImportReport::default();
+        for batch in records.chunks(options.batch_records.max(1)) {
+            let mut txn = self.store().write()?;
+            for record in batch {
+                let at = At { file, line: record.position().map_or(0, |p| p.line() as usize) };
+                let uid = match uid_col.map(|c| &record[c]) {
+                    Some(cell) if !cell.is_empty() => {
+                        parse_uid(cell).filter(|u| *u != 0).ok_or_else(|| {
+                            at.err(
+                                &header[uid_col.unwrap_or(0)],
+                                format!("{cell:?} is not a uid such as 0x2a"),
+                            )
+                        })?
+                    }
+                    _ => {
+                        next_fresh += 1;
+                        next_fresh - 1
+                    }
+                };
+                txn.create_node(engine_ty, Some(uid)).map_err(|e| at.err("-", e.to_string()))?;
+                for (column, cell) in columns.iter().zip(record.iter()) {
+                    let Column::Value { name, prop, scalar, list } = column else { continue };
+                    if cell.is_empty() {
+                        let required = schema.field(t, name).is_some_and(|(_, f)| f.ty.is_non_null());
+                        if required {
+                            return Err(at.err(name, format!("required field {name} is empty")));
+                        }
+                        continue;
+                    }
+                    let value = cell_value(schema, scalar, *list, cell).map_err(|m| at.err(name, m))?;
+                    txn.set(uid, *prop, value).map_err(|e| at.err(name, e.to_string()))?;
+                }
+                report.nodes += 1;
+            }
+            txn.commit()?;
+            report.batches += 1;
+        }
+        Ok(report)
+    }
+
+    /// Imports edges of `Type.field` from CSV text (see the module's documentation); `name`
+    /// is used in errors.
+    pub fn import_csv_edges(&self, name: &str, edge: &str, text: &str) -> Result<ImportReport, Error> {
+        self.import_csv_edges_with(name, edge, text, &ImportOptions::default())
+    }
+
+    /// [`Database::import_csv_edges`] with options.
+    pub fn import_csv_edges_with(
+        &self,
+        file: &str,
+        edge: &str,
+        text: &str,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, Error> {
+        let loaded = self.loaded()?;
+        let schema = &loaded.schema;
+        let at = At { file, line: 1 };
+        let Some((ty, field)) = edge.split_once('.') else {
+            return Err(at.err("-", format!("{edge:?}: name the edge as Type.field")));
+        };
+        let t = schema.type_index(ty).ok_or_else(|| at.err("-", format!("unknown type {ty}")))?;
+        let (target, list, stored) = match schema.field(t, field).map(|(_, f)| &f.kind) {
+            Some(FieldKind::Edge { target, list, edges, .. }) if !edges.is_empty() => (*target, *list, edges),
+            Some(_) => return Err(at.err(field, format!("{ty}.{field} is not an edge field"))),
+            None => return Err(at.err(field, format!("{ty} has no field {field}"))),
+        };
+        let mut rows = reader(text);
+        let header = rows.headers().map_err(|e| csv_error(file, &e))?.clone();
+        if header.len() != 2 {
+            return Err(
+                at.err("-", format!("an edge file has two columns (source, target), not {}", header.len()))
+            );
+        }
+        let snap = self.store().snapshot();
+        let ends =
+            [end_key(schema, &snap, t, &header[0], &at)?, end_key(schema, &snap, target, &header[1], &at)?];
+        let records: Vec<csv::StringRecord> =
+            rows.records().collect::<Result<_, _>>().map_err(|e| csv_error(file, &e))?;
+        let mut report = ImportReport::default();
+        let mut dsts = Vec::new();
+        for batch in records.chunks(options.batch_records.max(1)) {
+            let mut txn = self.store().write()?;
+            let mut i = 0;
+            while i < batch.len() {
+                // Consecutive rows from one source are linked at once.
+                let at = At { file, line: batch[i].position().map_or(0, |p| p.line() as usize) };
+                let src = resolve(schema, &ends[0], &batch[i][0], &header[0], &snap, &at)?;
+                dsts.clear();
+                let start = i;
+                while i < batch.len() && batch[i][0] == batch[start][0] {
+                    let at = At { file, line: batch[i].position().map_or(0, |p| p.line() as usize) };
+                    dsts.push(resolve(schema, &ends[1], &batch[i][1], &header[1], &snap, &at)?);
+                    i += 1;
+                }
+                crate::mutate::link(&mut txn, stored, list, src, &dsts)
+                    .map_err(|e| at.err(field, e.to_string()))?;
+                report.edges += dsts.len() as u64;
+            }
+            txn.commit()?;
+            report.batches += 1;
+        }
+        Ok(report)
+    }
+}
+
+/// How the column `name` finds nodes of type `ty`.
+fn end_key(schema: &Schema, snap: &Snapshot, ty: usize, name: &str, at: &At<'_>) -> Result<EndKey, Error> {
+    let def = &schema.types[ty];
+    match schema.field(ty, name).map(|(_, f)| &f.kind) {
+        Some(FieldKind::Id) => Ok(EndKey::Uid),
+        Some(FieldKind::Scalar { xid: true, scalar, .. }) => {
+            // Every stored node of the type (or of its implementers), by that value's key.
+            let mut by_key = FxHashMap::default();
+            let mut props = Vec::new();
+            for &concrete in schema.concrete(ty) {
+                let Some(engine_ty) = schema.types[concrete].engine else { continue };
+                let Some((_, f)) = schema.field(concrete, name) else { continue };
+                let FieldKind::Scalar { prop: Some(p), .. } = f.kind else { continue };
+                props.push(p);
+                for d in snap.nodes_of_type(engine_ty) {
+                    if let Some(v) = snap.value(d, p)? {
+                        let uid = snap.uid(d);
+                        by_key.entry(eq_key(&v)).and_modify(|held| *held = COLLISION).or_insert(uid);
+                    }
+                }
+            }
+            Ok(EndKey::Xid { field: name.to_string(), scalar: scalar.clone(), props, by_key })
+        }
+        _ => Err(at.err(
+            name,
+            format!("{name} is neither the ID field nor an @id field of {}: the header names how each end is found", def.name),
+        )),
+    }
+}
+
+/// The uid a cell names.
+fn resolve(
+    schema: &Schema,
+    key: &EndKey,
+    cell: &str,
+    column: &str,
+    snap: &Snapshot,
+    at: &At<'_>,
+) -> Result<u64, Error> {
+    match key {
+        EndKey::Uid => {
+            let uid = parse_uid(cell)
+                .ok_or_else(|| at.err(column, format!("{cell:?} is not a uid such as 0x2a")))?;
+            if snap.node(uid).is_none() {
+                return Err(at.err(column, format!("no node {uid:#x}")));
+            }
+            Ok(uid)
+        }
+        EndKey::Xid { field, scalar, props, by_key } => {
+            let value = cell_value(schema, scalar, false, cell).map_err(|m| at.err(column, m))?;
+            let missing = || at.err(column, format!("no node has {field} {cell}"));
+            let view = value.as_scalar_view().ok_or_else(missing)?;
+            let holds = |uid: u64, p: PropId| -> Result<bool, Error> {
+                let Some(d) = snap.dense(uid) else { return Ok(false) };
+                Ok(snap.value(d, p)?.is_some_and(|v| v.eq_value(&value)))
+            };
+            match by_key.get(&eq_key(&view)) {
+                None => Err(missing()),
+                Some(&COLLISION) => {
+                    for &p in props {
+                        if let Some(&d) = snap.lookup_eq(p, &value)?.first() {
+                            return Ok(snap.uid(d));
+                        }
+                    }
+                    Err(missing())
+                }
+                Some(&uid) => {
+                    for &p in props {
+                        if holds(uid, p)? {
+                            return Ok(uid);
+                        }
+                    }
+                    Err(missing())
+                }
+            }
+        }
+    }
+}
