@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 use quiver::engine::{Error as EngineError, Options, Store};
 use quiver::query::Error as QueryError;
 
+mod serve;
+
 /// Exit code for a query or user error.
 const EXIT_USER: u8 = 1;
 /// Exit code for corrupt data.
@@ -119,6 +121,10 @@ enum Command {
         /// Listen on an address other machines can reach, without tokens.
         #[arg(long)]
         insecure: bool,
+        /// On an empty data directory, load the customer-360 example plus generated customers
+        /// first (a directory that holds data is served as it is).
+        #[arg(long)]
+        demo: bool,
     },
     /// Verify every record's checksum and the index against the log.
     ///
@@ -175,7 +181,7 @@ fn open_store(data: &Path) -> anyhow::Result<Store> {
     Store::open_with(data, Options::default()).with_context(|| format!("opening {}", data.display()))
 }
 
-fn open_db(data: &Path, create: bool) -> anyhow::Result<quiver::Database> {
+pub(crate) fn open_db(data: &Path, create: bool) -> anyhow::Result<quiver::Database> {
     if !create {
         require_existing(data)?;
     }
@@ -285,73 +291,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_nodes,
             tokens,
             insecure,
+            demo,
         } => {
-            init_logging();
-            let tokens = match (tokens, std::env::var("QUIVER_TOKENS")) {
-                (Some(file), _) => {
-                    let text = std::fs::read_to_string(&file)
-                        .with_context(|| format!("reading {}", file.display()))?;
-                    Some(
-                        quiver::server::auth::Tokens::parse(&text)
-                            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
-                    )
-                }
-                (None, Ok(text)) => Some(
-                    quiver::server::auth::Tokens::parse(&text)
-                        .map_err(|e| anyhow::anyhow!("QUIVER_TOKENS: {e}"))?,
-                ),
-                (None, Err(_)) => None,
-            };
-            for addr in [http, tcp] {
-                if tokens.is_none() && !addr.ip().is_loopback() && !insecure {
-                    anyhow::bail!(
-                        "refusing to listen on {addr} without tokens: other machines could reach it (pass --insecure to allow)"
-                    );
-                }
-            }
-            let limits = quiver::query::QueryLimits {
+            serve::run(serve::Args {
+                data,
+                http,
+                tcp,
+                max_request,
+                max_connections,
+                query_timeout_ms,
                 max_nodes,
-                max_time: Some(std::time::Duration::from_millis(query_timeout_ms)),
-                ..Default::default()
-            };
-            let db = open_db(&data, true)?.with_limits(limits);
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("starting the runtime")?;
-            runtime.block_on(async {
-                let bind = |addr| async move {
-                    tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))
-                };
-                let (http, tcp) = (bind(http).await?, bind(tcp).await?);
-                let (http_at, tcp_at) = (http.local_addr()?, tcp.local_addr()?);
-                let nodes = db.store().snapshot().node_count();
-                // Whoever reads stdout may have gone: the server serves on regardless.
-                use std::io::Write as _;
-                let mut stdout = std::io::stdout();
-                let _ = writeln!(
-                    stdout,
-                    "quiver: serving {} ({nodes} nodes) on http {http_at} and tcp {tcp_at}",
-                    data.display()
-                );
-                let _ = stdout.flush();
-                tracing::info!(
-                    data = %data.display(), nodes, http = %http_at, tcp = %tcp_at,
-                    tokens = tokens.is_some(), "serving"
-                );
-                let config = quiver::server::ServerConfig {
-                    tokens: tokens.map(std::sync::Arc::new),
-                    max_frame: max_request,
-                    max_connections,
-                    ..Default::default()
-                };
-                let listeners = quiver::server::Listeners { tcp: Some(tcp), http: Some(http) };
-                quiver::server::run(listeners, db.clone(), config, stop_signal()).await.context("serving")
+                tokens,
+                insecure,
+                demo,
             })?;
-            tracing::info!("stopped accepting; in-flight requests answered; checkpointing");
-            db.close().context("checkpointing and closing")?;
-            use std::io::Write as _;
-            let _ = writeln!(std::io::stdout(), "quiver: stopped");
         }
         Command::Check { data } => {
             let store = open_store(&data)?;
@@ -376,33 +329,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Logs to stderr at the level QUIVER_LOG (or RUST_LOG) names; `info` by default.
-fn init_logging() {
-    let filter = std::env::var("QUIVER_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".to_string());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
-}
-
-/// Completes on SIGINT or SIGTERM.
-async fn stop_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }
 
 fn is_corrupt(e: &EngineError) -> bool {

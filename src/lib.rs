@@ -24,3 +24,4 @@ pub use quiver_server as server;
 mod client;
 #[cfg(feature = "client")]
 pub use client::{Client, ClientError, Reply, blocking};
+pub mod demo;

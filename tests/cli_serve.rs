@@ -102,3 +102,26 @@ fn serve_with_tokens_asks_for_one() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8(out.stderr).unwrap().contains("token entry 1: unknown role \"root\""));
 }
+
+#[test]
+fn serve_demo_loads_the_example_on_an_empty_directory_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let mut server = Server::start(&data, &["--demo"]);
+    let mut second = String::new();
+    std::io::BufRead::read_line(&mut server.out, &mut second).unwrap();
+    assert_eq!(second, "quiver: demo loaded: the customer-360 example and 300 generated customers. Try:\n");
+    let query = std::fs::read_to_string(fixture("query.graphql")).unwrap();
+    let r = support::graphql(&server.http, None, &query, serde_json::Value::Null);
+    assert_eq!(r.body, support::expected());
+    let r = support::graphql(&server.http, None, "{ aggregateCustomer { count } }", serde_json::Value::Null);
+    assert_eq!(r.body, r#"{"data":{"aggregateCustomer":{"count":302}}}"#);
+    let prefix = format!("quiver: serving {} (4348 nodes) on http ", data.display());
+    assert!(server.line.starts_with(&prefix), "{}", server.line);
+    assert_eq!(server.signal("TERM").0, Some(0));
+    // Again: the directory holds data now, and is served as it is.
+    let server = Server::start(&data, &["--demo"]);
+    assert!(server.line.starts_with(&prefix), "{}", server.line);
+    let r = support::graphql(&server.http, None, "{ aggregateCustomer { count } }", serde_json::Value::Null);
+    assert_eq!(r.body, r#"{"data":{"aggregateCustomer":{"count":302}}}"#);
+}

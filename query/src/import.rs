@@ -172,7 +172,7 @@ impl Database {
                     .schema
                     .type_index(&ty_name)
                     .ok_or_else(|| imp.err(&ty_name, format!("unknown type {ty_name}")))?;
-                imp.node(&r.value, ty, true, &FieldPath::Record(&ty_name))?;
+                imp.node(&r.value, ty, true, None, &FieldPath::Record(&ty_name))?;
             }
             next_fresh = imp.next_fresh;
             let (nodes, edges) = (imp.nodes, imp.edges);
@@ -329,8 +329,16 @@ impl Importer<'_, '_> {
         }
     }
 
-    /// Imports one node object of user type `ty`; returns its uid.
-    fn node(&mut self, v: &Json, ty: usize, top: bool, path: &FieldPath<'_>) -> Result<u64, Error> {
+    /// Imports one node object of user type `ty`; returns its uid. `via` names its field that
+    /// the edge it is nested under fills as an inverse (so that field need not be given).
+    fn node(
+        &mut self,
+        v: &Json,
+        ty: usize,
+        top: bool,
+        via: Option<&str>,
+        path: &FieldPath<'_>,
+    ) -> Result<u64, Error> {
         let schema = self.schema;
         let Json::Object(obj) = v else {
             return Err(self.err(path, format!("expected an object, found {v}")));
@@ -451,9 +459,10 @@ impl Importer<'_, '_> {
                         other => vec![other],
                     };
                     let mut dsts = Vec::with_capacity(items.len());
+                    let inverse = schema.inverse_name(ty, k);
                     for (i, item) in items.into_iter().enumerate() {
                         let p = if *list { FieldPath::Index(&fpath, i) } else { fpath };
-                        dsts.push(self.node(item, *target, false, &p)?);
+                        dsts.push(self.node(item, *target, false, inverse, &p)?);
                     }
                     crate::mutate::link(&mut self.txn, stored, *list, uid, &dsts)
                         .map_err(|er| self.err(fpath, er.to_string()))?;
@@ -464,7 +473,7 @@ impl Importer<'_, '_> {
         }
         if created {
             for (f, given) in schema.types[ty].fields.iter().zip(given) {
-                if f.ty.is_non_null() && f.kind != FieldKind::Id && !given {
+                if f.ty.is_non_null() && f.kind != FieldKind::Id && !given && via != Some(f.name.as_str()) {
                     return Err(self.err(
                         FieldPath::Field(path, &f.name),
                         format!("required field {} is missing", f.name),

@@ -229,3 +229,29 @@ fn edges_to_an_interface_import_export_and_keep_one_target_when_singular() {
     copy.export_json(&mut again).unwrap();
     assert_eq!(String::from_utf8(again).unwrap(), text);
 }
+
+/// A node nested under an edge with an inverse gets that inverse from its parent: a required
+/// inverse field need not be written again; any other required field still must.
+#[test]
+fn a_nested_node_gets_its_required_inverse_from_its_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = quiver_query::Database::open(dir.path()).unwrap();
+    db.set_schema(
+        "type Product { id: ID!  name: String!  reviews: [Review] @hasInverse(field: product) }\n\
+         type Review { id: ID!  product: Product!  rating: Int! }",
+    )
+    .unwrap();
+    let r = db
+        .import_json("p.json", r#"{"Product": [{"name": "P", "reviews": [{"rating": 5}, {"rating": 3}]}]}"#)
+        .unwrap();
+    assert_eq!((r.nodes, r.edges), (3, 2));
+    let answer = db.execute("{ queryReview { rating product { name } } }", &serde_json::Value::Null);
+    assert_eq!(
+        answer.json(),
+        r#"{"data":{"queryReview":[{"rating":5,"product":{"name":"P"}},{"rating":3,"product":{"name":"P"}}]}}"#
+    );
+    let e = db.import_json("q.json", r#"{"Product": [{"name": "Q", "reviews": [{}]}]}"#).unwrap_err();
+    assert_eq!(e.to_string(), "q.json:1: Product.reviews[0].rating: required field rating is missing");
+    let e = db.import_json("r.json", r#"{"Review": [{"rating": 1}]}"#).unwrap_err();
+    assert_eq!(e.to_string(), "r.json:1: Review.product: required field product is missing");
+}

@@ -164,6 +164,20 @@ impl Schema {
         self.types[ty].fields.iter().enumerate().find(|(_, f)| f.name == name)
     }
 
+    /// The field of the target type that is the inverse of edge field `field` of `ty`
+    /// (`@hasInverse` on either side), if any.
+    pub fn inverse_name(&self, ty: usize, field: &str) -> Option<&str> {
+        let (_, f) = self.field(ty, field)?;
+        let FieldKind::Edge { target, inverse, .. } = &f.kind else { return None };
+        if let Some(inv) = inverse {
+            return Some(inv);
+        }
+        self.types[*target].fields.iter().find_map(|back| match &back.kind {
+            FieldKind::Edge { inverse: Some(inv), .. } if inv == field => Some(back.name.as_str()),
+            _ => None,
+        })
+    }
+
     /// The object types a value of `ty` can be: itself, or an interface's implementers.
     pub fn concrete(&self, ty: usize) -> &[usize] {
         &self.types[ty].implementers
