@@ -9,6 +9,7 @@ use quiver::engine::{Error as EngineError, Options, Store};
 use quiver::query::Error as QueryError;
 
 mod serve;
+mod shell;
 
 /// Exit code for a query or user error.
 const EXIT_USER: u8 = 1;
@@ -36,6 +37,7 @@ enum Command {
     /// --edges. Files are imported in order: --nodes, then the others, then --edges.
     ///
     /// Example: quiver import --data ./quiver-data data.json more.ndjson Person.csv Person.knows.csv
+    ///
     /// Example: quiver import --data ./quiver-data --nodes Person=nodes.csv --edges Person.knows=edges.csv
     Import {
         /// The data directory.
@@ -67,6 +69,7 @@ enum Command {
     /// directory, or through a server's native protocol with --addr.
     ///
     /// Example: quiver query --data ./quiver-data '{ queryCustomer { name } }'
+    ///
     /// Example: quiver query --addr 127.0.0.1:9080 '{ queryCustomer { name } }'
     Query {
         /// The data directory (when not going through a server).
@@ -125,6 +128,27 @@ enum Command {
         /// first (a directory that holds data is served as it is).
         #[arg(long)]
         demo: bool,
+    },
+    /// An interactive prompt for GraphQL on a data directory, or through a server with
+    /// --addr: multi-line requests, history, coloured JSON; :help lists its commands. Reads
+    /// stdin plainly when it is not a terminal.
+    ///
+    /// Example: quiver shell --data ./quiver-data
+    ///
+    /// Example: quiver shell --addr 127.0.0.1:9080
+    Shell {
+        /// The data directory (when not going through a server).
+        #[arg(long, default_value = "./quiver-data")]
+        data: PathBuf,
+        /// A server's native protocol address (HOST:PORT).
+        #[arg(long)]
+        addr: Option<String>,
+        /// The token for --addr (default: the QUIVER_TOKEN environment variable).
+        #[arg(long)]
+        token: Option<String>,
+        /// The history file (default: ~/.quiver_history).
+        #[arg(long)]
+        history: Option<PathBuf>,
     },
     /// Verify every record's checksum and the index against the log.
     ///
@@ -305,6 +329,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 insecure,
                 demo,
             })?;
+        }
+        Command::Shell { data, addr, token, history } => {
+            shell::run(shell::Args { data, addr, token, history })?;
         }
         Command::Check { data } => {
             let store = open_store(&data)?;

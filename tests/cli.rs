@@ -78,3 +78,27 @@ fn user_errors_exit_1_and_usage_errors_exit_2() {
     let out = quiver(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for command in [
+        &["schema", "set"][..],
+        &["schema", "get"],
+        &["import"],
+        &["export"],
+        &["query"],
+        &["serve"],
+        &["shell"],
+        &["check"],
+        &["compact"],
+    ] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let out = quiver(&args);
+        assert_eq!(out.status.code(), Some(0), "{command:?}");
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert!(help.contains("\nExample: quiver "), "{command:?} --help has no example:\n{help}");
+    }
+    // A bad flag is a usage error.
+    assert_eq!(quiver(&["check", "--bogus"]).status.code(), Some(2));
+}
