@@ -10,6 +10,7 @@
 //! | `GET /admin/check` | | what `quiver check` reports |
 //! | `POST /admin/compact` | | `{"bytes_before", "bytes_after", "generation"}` |
 //! | `GET /admin/stats` | | node count, commits, fsyncs, sizes |
+//! | `GET /` | | the explorer page (HTML, without a token) |
 //! | `GET /health` | | `{"status": "ok"}` |
 //! | `GET /metrics` | | Prometheus text |
 //!
@@ -37,6 +38,7 @@ pub(crate) fn routes(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
     router
         .route("/admin/schema", get(schema_get).post(admin_post))
         .route("/admin/{name}", get(admin_get).post(admin_post))
+        .route("/", get(explorer))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
 }
@@ -157,6 +159,14 @@ async fn admin(shared: &Arc<Shared>, headers: &HeaderMap, name: &str, args: Valu
             admin_error(status, code, &message)
         }
     }
+}
+
+/// The explorer page (`GET /`): one self-contained page, compiled in. It needs no token; the
+/// requests it makes do (it asks for one).
+async fn explorer() -> Response {
+    let mut r = include_str!("explorer.html").into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    r
 }
 
 async fn health() -> Response {
