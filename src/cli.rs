@@ -52,6 +52,9 @@ enum Command {
         /// A CSV file of edges of a field: TYPE.FIELD=FILE.
         #[arg(long, value_name = "TYPE.FIELD=FILE")]
         edges: Vec<String>,
+        /// Records per transaction: a bad record fails its batch only.
+        #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..))]
+        batch_records: u64,
     },
     /// Write every node as JSON that `quiver import` takes back (uids included), to stdout or
     /// a file.
@@ -205,6 +208,59 @@ fn open_store(data: &Path) -> anyhow::Result<Store> {
     Store::open_with(data, Options::default()).with_context(|| format!("opening {}", data.display()))
 }
 
+fn read(file: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
+}
+
+/// Runs one file's import with progress shown: a bar with rate and ETA on a terminal, a line
+/// per batch otherwise (when there is more than one); then its counts.
+fn import_one(
+    file: &Path,
+    import: impl FnOnce(quiver::query::ProgressFn<'_>) -> anyhow::Result<quiver::ImportReport>,
+) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let started = std::time::Instant::now();
+    let name = file.display().to_string();
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        let style = indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} records, {per_sec}, ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_message(name.clone());
+        bar
+    });
+    let mut batches = 0;
+    let report = import(&mut |p: &quiver::query::ImportProgress| {
+        batches += 1;
+        match &bar {
+            Some(bar) => {
+                bar.set_length(p.total);
+                bar.set_position(p.records);
+            }
+            None if p.records < p.total || batches > 1 => {
+                let rate = p.records as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                eprintln!("{name}: {}/{} records ({rate:.0}/s)", p.records, p.total);
+            }
+            None => {}
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let r = report?;
+    println!(
+        "{name}: {} nodes, {} edges in {} batches ({:.2} s)",
+        r.nodes,
+        r.edges,
+        r.batches,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 pub(crate) fn open_db(data: &Path, create: bool) -> anyhow::Result<quiver::Database> {
     if !create {
         require_existing(data)?;
@@ -227,7 +283,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db = open_db(&data, false)?;
             print!("{}", db.schema());
         }
-        Command::Import { data, files, nodes, edges } => {
+        Command::Import { data, files, nodes, edges, batch_records } => {
             let split = |arg: &str, what: &str| -> anyhow::Result<(String, PathBuf)> {
                 let (name, file) =
                     arg.split_once('=').with_context(|| format!("--{what} takes NAME=FILE, not {arg:?}"))?;
@@ -236,30 +292,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let nodes = nodes.iter().map(|n| split(n, "nodes")).collect::<anyhow::Result<Vec<_>>>()?;
             let edges = edges.iter().map(|e| split(e, "edges")).collect::<anyhow::Result<Vec<_>>>()?;
             let db = open_db(&data, true)?;
-            let read = |file: &Path| {
-                std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
-            };
-            let say = |file: &Path, r: quiver::ImportReport| {
-                println!("{}: {} nodes, {} edges in {} batches", file.display(), r.nodes, r.edges, r.batches);
-            };
+            let options = quiver::query::ImportOptions { batch_records: batch_records as usize };
             for (ty, file) in &nodes {
-                let name = file.display().to_string();
-                say(
-                    file,
-                    db.import_csv_nodes(&name, ty, &read(file)?)
-                        .with_context(|| format!("importing {name}"))?,
-                );
+                import_one(file, |progress| {
+                    let name = file.display().to_string();
+                    db.import_csv_nodes_with(&name, ty, &read(file)?, &options, progress)
+                        .with_context(|| format!("importing {name}"))
+                })?;
             }
             for file in &files {
-                say(file, db.import_file(file).with_context(|| format!("importing {}", file.display()))?);
+                import_one(file, |progress| {
+                    db.import_file_with(file, &options, progress)
+                        .with_context(|| format!("importing {}", file.display()))
+                })?;
             }
             for (edge, file) in &edges {
-                let name = file.display().to_string();
-                say(
-                    file,
-                    db.import_csv_edges(&name, edge, &read(file)?)
-                        .with_context(|| format!("importing {name}"))?,
-                );
+                import_one(file, |progress| {
+                    let name = file.display().to_string();
+                    db.import_csv_edges_with(&name, edge, &read(file)?, &options, progress)
+                        .with_context(|| format!("importing {name}"))
+                })?;
             }
             db.close().context("closing")?;
         }

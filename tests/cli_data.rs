@@ -18,6 +18,11 @@ fn stdout(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
+/// Import's summary lines without their timings (` (0.01 s)`).
+fn untimed(out: &str) -> String {
+    out.lines().map(|l| format!("{}\n", l.rsplit_once(" (").map_or(l, |(a, _)| a))).collect()
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8(out.stderr.clone()).unwrap()
 }
@@ -42,7 +47,7 @@ fn csv_import_by_file_name_and_by_flag() {
     let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     let out = stdout(&quiver(&["import", "--data", &data, &p("Person.csv"), &p("Person.knows.csv")]));
     assert_eq!(
-        out,
+        untimed(&out),
         format!(
             "{}: 2 nodes, 0 edges in 1 batches\n{}: 0 nodes, 1 edges in 1 batches\n",
             p("Person.csv"),
@@ -51,7 +56,23 @@ fn csv_import_by_file_name_and_by_flag() {
     );
     let nodes = format!("Person={}", p("more.csv"));
     let edges = format!("Person.knows={}", p("links.csv"));
-    stdout(&quiver(&["import", "--data", &data, "--nodes", &nodes, "--edges", &edges]));
+    // One record per batch: off a terminal, a line per batch on stderr.
+    let out =
+        quiver(&["import", "--data", &data, "--nodes", &nodes, "--edges", &edges, "--batch-records", "1"]);
+    assert_eq!(
+        untimed(&stdout(&out)),
+        format!(
+            "{}: 1 nodes, 0 edges in 1 batches\n{}: 0 nodes, 2 edges in 2 batches\n",
+            p("more.csv"),
+            p("links.csv")
+        )
+    );
+    let progress: Vec<String> =
+        stderr(&out).lines().map(|l| l.split(" (").next().unwrap().to_string()).collect();
+    assert_eq!(
+        progress,
+        [format!("{}: 1/2 records", p("links.csv")), format!("{}: 2/2 records", p("links.csv"))]
+    );
     let out = stdout(&quiver(&["query", "--data", &data, "{ queryPerson { name knows { name } } }"]));
     assert_eq!(
         out,

@@ -46,6 +46,27 @@ pub struct ImportReport {
     pub batches: u64,
 }
 
+/// How far an import has come, reported after each committed batch.
+///
+/// ```
+/// let p = quiver_query::ImportProgress { records: 10, total: 40, nodes: 12, edges: 3 };
+/// assert_eq!(p.records * 4, p.total);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImportProgress {
+    /// Records (top-level objects, lines, rows) applied so far.
+    pub records: u64,
+    /// Records in the file.
+    pub total: u64,
+    /// Nodes created so far.
+    pub nodes: u64,
+    /// Edges added so far.
+    pub edges: u64,
+}
+
+/// Called with the progress after each batch.
+pub type ProgressFn<'a> = &'a mut dyn FnMut(&ImportProgress);
+
 /// One top-level record: its type (if known from the file's structure), value and line.
 #[derive(Clone)]
 struct Record {
@@ -66,6 +87,16 @@ impl Database {
         name: &str,
         text: &str,
         options: &ImportOptions,
+    ) -> Result<ImportReport, Error> {
+        self.json_with_progress(name, text, options, &mut |_| {})
+    }
+
+    fn json_with_progress(
+        &self,
+        name: &str,
+        text: &str,
+        options: &ImportOptions,
+        progress: ProgressFn<'_>,
     ) -> Result<ImportReport, Error> {
         let doc: Map<String, Json> = serde_json::from_str(text).map_err(|e| Error::Import {
             file: name.to_string(),
@@ -89,7 +120,7 @@ impl Database {
                 records.push(Record { ty: Some(ty.clone()), value, line });
             }
         }
-        self.import_records(name, Source::Parsed(records), options)
+        self.import_records(name, Source::Parsed(records), options, progress)
     }
 
     /// Imports NDJSON: one node object with `"__typename"` per line. Lines are parsed twice
@@ -106,27 +137,47 @@ impl Database {
         text: &str,
         options: &ImportOptions,
     ) -> Result<ImportReport, Error> {
+        self.ndjson_with_progress(name, text, options, &mut |_| {})
+    }
+
+    fn ndjson_with_progress(
+        &self,
+        name: &str,
+        text: &str,
+        options: &ImportOptions,
+        progress: ProgressFn<'_>,
+    ) -> Result<ImportReport, Error> {
         let lines: Vec<(usize, &str)> =
             text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).map(|(i, l)| (i + 1, l)).collect();
-        self.import_records(name, Source::Lines(lines), options)
+        self.import_records(name, Source::Lines(lines), options, progress)
     }
 
     /// Imports a file: NDJSON when it ends in `.ndjson` or `.jsonl`; CSV when it ends in
     /// `.csv`, of nodes for `Type.csv` and of edges for `Type.field.csv`; JSON otherwise.
     pub fn import_file(&self, path: &Path) -> Result<ImportReport, Error> {
+        self.import_file_with(path, &ImportOptions::default(), &mut |_| {})
+    }
+
+    /// [`Database::import_file`] with options, calling `progress` after each batch.
+    pub fn import_file_with(
+        &self,
+        path: &Path,
+        options: &ImportOptions,
+        progress: ProgressFn<'_>,
+    ) -> Result<ImportReport, Error> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|error| Error::Io { path: name.clone(), error })?;
         match path.extension().and_then(|e| e.to_str()) {
-            Some("ndjson" | "jsonl") => self.import_ndjson(&name, &text),
+            Some("ndjson" | "jsonl") => self.ndjson_with_progress(&name, &text, options, progress),
             Some("csv") => {
                 // `Type.csv` holds nodes, `Type.field.csv` edges.
                 let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
                 match stem.contains('.') {
-                    true => self.import_csv_edges(&name, stem, &text),
-                    false => self.import_csv_nodes(&name, stem, &text),
+                    true => self.import_csv_edges_with(&name, stem, &text, options, progress),
+                    false => self.import_csv_nodes_with(&name, stem, &text, options, progress),
                 }
             }
-            _ => self.import_json(&name, &text),
+            _ => self.json_with_progress(&name, &text, options, progress),
         }
     }
 
@@ -135,6 +186,7 @@ impl Database {
         file: &str,
         source: Source<'_>,
         options: &ImportOptions,
+        progress: ProgressFn<'_>,
     ) -> Result<ImportReport, Error> {
         let per_batch = options.batch_records.max(1);
         let loaded = self.loaded()?;
@@ -180,6 +232,13 @@ impl Database {
             report.nodes += nodes;
             report.edges += edges;
             report.batches += 1;
+            let records = (start + batch.len()) as u64;
+            progress(&ImportProgress {
+                records,
+                total: source.len() as u64,
+                nodes: report.nodes,
+                edges: report.edges,
+            });
         }
         Ok(report)
     }

@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 
 use crate::database::Database;
 use crate::error::Error;
-use crate::import::{ImportOptions, ImportReport};
+use crate::import::{ImportOptions, ImportProgress, ImportReport, ProgressFn};
 use crate::plan::parse_uid;
 use crate::schema::{FieldKind, Schema};
 
@@ -123,16 +123,17 @@ impl Database {
     /// assert_eq!(r.json(), r#"{"data":{"queryPerson":[{"name":"Ada","knows":[{"name":"Bob"}]}]}}"#);
     /// ```
     pub fn import_csv_nodes(&self, name: &str, ty: &str, text: &str) -> Result<ImportReport, Error> {
-        self.import_csv_nodes_with(name, ty, text, &ImportOptions::default())
+        self.import_csv_nodes_with(name, ty, text, &ImportOptions::default(), &mut |_| {})
     }
 
-    /// [`Database::import_csv_nodes`] with options.
+    /// [`Database::import_csv_nodes`] with options, calling `progress` after each batch.
     pub fn import_csv_nodes_with(
         &self,
         file: &str,
         ty: &str,
         text: &str,
         options: &ImportOptions,
+        progress: ProgressFn<'_>,
     ) -> Result<ImportReport, Error> {
         let loaded = self.loaded()?;
         let schema = &loaded.schema;
@@ -212,6 +213,12 @@ impl Database {
             }
             txn.commit()?;
             report.batches += 1;
+            progress(&ImportProgress {
+                records: report.nodes,
+                total: records.len() as u64,
+                nodes: report.nodes,
+                edges: 0,
+            });
         }
         Ok(report)
     }
@@ -219,16 +226,17 @@ impl Database {
     /// Imports edges of `Type.field` from CSV text (see the module's documentation); `name`
     /// is used in errors.
     pub fn import_csv_edges(&self, name: &str, edge: &str, text: &str) -> Result<ImportReport, Error> {
-        self.import_csv_edges_with(name, edge, text, &ImportOptions::default())
+        self.import_csv_edges_with(name, edge, text, &ImportOptions::default(), &mut |_| {})
     }
 
-    /// [`Database::import_csv_edges`] with options.
+    /// [`Database::import_csv_edges`] with options, calling `progress` after each batch.
     pub fn import_csv_edges_with(
         &self,
         file: &str,
         edge: &str,
         text: &str,
         options: &ImportOptions,
+        progress: ProgressFn<'_>,
     ) -> Result<ImportReport, Error> {
         let loaded = self.loaded()?;
         let schema = &loaded.schema;
@@ -256,6 +264,7 @@ impl Database {
             rows.records().collect::<Result<_, _>>().map_err(|e| csv_error(file, &e))?;
         let mut report = ImportReport::default();
         let mut dsts = Vec::new();
+        let mut done = 0u64;
         for batch in records.chunks(options.batch_records.max(1)) {
             let mut txn = self.store().write()?;
             let mut i = 0;
@@ -276,6 +285,13 @@ impl Database {
             }
             txn.commit()?;
             report.batches += 1;
+            done += batch.len() as u64;
+            progress(&ImportProgress {
+                records: done,
+                total: records.len() as u64,
+                nodes: 0,
+                edges: report.edges,
+            });
         }
         Ok(report)
     }

@@ -255,3 +255,27 @@ fn a_nested_node_gets_its_required_inverse_from_its_parent() {
     let e = db.import_json("r.json", r#"{"Review": [{"rating": 1}]}"#).unwrap_err();
     assert_eq!(e.to_string(), "r.json:1: Review.product: required field product is missing");
 }
+
+/// `import_file_with` reports progress after each batch, for JSON and NDJSON alike.
+#[test]
+fn import_progress_is_reported_after_each_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = quiver_query::Database::open(dir.path().join("db")).unwrap();
+    db.set_schema("type Person { id: ID!  name: String  knows: [Person] }").unwrap();
+    let ndjson: String = (0..5)
+        .map(|i| {
+            format!(
+                "{{\"__typename\": \"Person\", \"name\": \"p{i}\", \"knows\": [{{\"name\": \"q{i}\"}}]}}\n"
+            )
+        })
+        .collect();
+    let file = dir.path().join("people.ndjson");
+    std::fs::write(&file, ndjson).unwrap();
+    let mut seen = Vec::new();
+    let opts = quiver_query::ImportOptions { batch_records: 2 };
+    let r = db
+        .import_file_with(&file, &opts, &mut |p| seen.push((p.records, p.total, p.nodes, p.edges)))
+        .unwrap();
+    assert_eq!((r.nodes, r.edges, r.batches), (10, 5, 3));
+    assert_eq!(seen, [(2, 5, 4, 2), (4, 5, 8, 4), (5, 5, 10, 5)]);
+}

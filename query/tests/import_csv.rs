@@ -86,10 +86,17 @@ fn small_batches_commit_separately() {
         csv.push_str(&format!("{k},p{k}\n"));
     }
     let opts = ImportOptions { batch_records: 4 };
-    assert_eq!(db.import_csv_nodes_with("p.csv", "Person", &csv, &opts).unwrap().batches, 3);
+    let mut seen = Vec::new();
+    let r = db.import_csv_nodes_with("p.csv", "Person", &csv, &opts, &mut |p| seen.push(*p)).unwrap();
+    assert_eq!(r.batches, 3);
+    let progress =
+        |records, nodes, edges, total| quiver_query::ImportProgress { records, total, nodes, edges };
+    assert_eq!(seen, [progress(4, 4, 0, 10), progress(8, 8, 0, 10), progress(10, 10, 0, 10)]);
     let edges = "key,key\n0,1\n0,2\n0,3\n0,4\n0,5\n1,0\n";
-    let r = db.import_csv_edges_with("e.csv", "Person.knows", edges, &opts).unwrap();
+    seen.clear();
+    let r = db.import_csv_edges_with("e.csv", "Person.knows", edges, &opts, &mut |p| seen.push(*p)).unwrap();
     assert_eq!((r.edges, r.batches), (6, 2));
+    assert_eq!(seen, [progress(4, 0, 4, 6), progress(6, 0, 6, 6)]);
     assert_eq!(
         query(&db, "{ getPerson(key: 0) { knowsAggregate { count } } }"),
         r#"{"data":{"getPerson":{"knowsAggregate":{"count":5}}}}"#
