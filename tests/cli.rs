@@ -46,6 +46,21 @@ fn check_exits_3_naming_the_corrupt_file() {
     assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains(&format!("{} is corrupt at offset 32", seg.display())), "{stderr}");
+    // Every command that opens the directory says the same, with exit code 3.
+    let d = dir.path().to_str().unwrap();
+    for args in [
+        &["query", "--data", d, "{ __typename }"][..],
+        &["export", "--data", d],
+        &["schema", "get", "--data", d],
+        &["shell", "--data", d],
+        &["compact", "--data", d],
+        &["serve", "--data", d, "--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0"],
+    ] {
+        let out = quiver(args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains(&format!("{} is corrupt at offset 32", seg.display())), "{args:?}: {stderr}");
+    }
 }
 
 #[test]

@@ -110,7 +110,10 @@ fn serve_demo_loads_the_example_on_an_empty_directory_only() {
     let mut server = Server::start(&data, &["--demo"]);
     let mut second = String::new();
     std::io::BufRead::read_line(&mut server.out, &mut second).unwrap();
-    assert_eq!(second, "quiver: demo loaded: the customer-360 example and 300 generated customers. Try:\n");
+    assert_eq!(second, "quiver: demo loaded: the customer-360 example and 300 generated customers.\n");
+    let mut third = String::new();
+    std::io::BufRead::read_line(&mut server.out, &mut third).unwrap();
+    assert_eq!(third, format!("quiver: open http://{}/ to explore it, or try:\n", server.http));
     let query = std::fs::read_to_string(fixture("query.graphql")).unwrap();
     let r = support::graphql(&server.http, None, &query, serde_json::Value::Null);
     assert_eq!(r.body, support::expected());

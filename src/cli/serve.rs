@@ -94,7 +94,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         if demo_loaded {
             let _ = writeln!(
                 stdout,
-                "quiver: demo loaded: the customer-360 example and {DEMO_CUSTOMERS} generated customers. Try:\n  \
+                "quiver: demo loaded: the customer-360 example and {DEMO_CUSTOMERS} generated customers.\n\
+                 quiver: open http://{http_at}/ to explore it, or try:\n  \
                  curl -s http://{http_at}/graphql -H 'Content-Type: application/json' \\\n    \
                  -d '{{\"query\": \"{{ queryCustomer(first: 3) {{ name orders {{ amount products {{ name }} }} }} }}\"}}'"
             );
