@@ -23,6 +23,31 @@ struct Cli {
     command: Command,
 }
 
+/// Where a request goes: a data directory, or a server with --addr.
+#[derive(clap::Args)]
+pub(crate) struct Target {
+    /// The data directory (when not going through a server).
+    #[arg(long, default_value = "./quiver-data")]
+    pub data: PathBuf,
+    /// A server's native protocol address (HOST:PORT): send the requests there.
+    #[arg(long)]
+    pub addr: Option<String>,
+    /// The token for --addr (default: the QUIVER_TOKEN environment variable).
+    #[arg(long)]
+    pub token: Option<String>,
+}
+
+impl Target {
+    /// A client of the server at --addr, if one is given.
+    pub(crate) fn client(&self) -> anyhow::Result<Option<quiver::blocking::Client>> {
+        let Some(addr) = &self.addr else { return Ok(None) };
+        let token = self.token.clone().or_else(|| std::env::var("QUIVER_TOKEN").ok());
+        let client = quiver::blocking::Client::connect(addr.as_str(), token.as_deref())
+            .with_context(|| format!("connecting to {addr}"))?;
+        Ok(Some(client))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Set or show the schema (GraphQL SDL).
@@ -75,15 +100,8 @@ enum Command {
     ///
     /// Example: quiver query --addr 127.0.0.1:9080 '{ queryCustomer { name } }'
     Query {
-        /// The data directory (when not going through a server).
-        #[arg(long, default_value = "./quiver-data")]
-        data: PathBuf,
-        /// A server's native protocol address (HOST:PORT): run the query there.
-        #[arg(long)]
-        addr: Option<String>,
-        /// The token for --addr (default: the QUIVER_TOKEN environment variable).
-        #[arg(long)]
-        token: Option<String>,
+        #[command(flatten)]
+        target: Target,
         /// The GraphQL document.
         query: String,
         /// Variables, as a JSON object.
@@ -98,40 +116,7 @@ enum Command {
     /// checkpoint and exit 0. Logs go to stderr (QUIVER_LOG=debug logs every request).
     ///
     /// Example: quiver serve --data ./quiver-data --http 127.0.0.1:8080 --tcp 127.0.0.1:9080
-    Serve {
-        /// The data directory (created if missing).
-        #[arg(long, default_value = "./quiver-data")]
-        data: PathBuf,
-        /// Where GraphQL over HTTP listens (`/graphql`, `/admin/...`, `/health`, `/metrics`).
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        http: std::net::SocketAddr,
-        /// Where the native protocol listens.
-        #[arg(long, default_value = "127.0.0.1:9080")]
-        tcp: std::net::SocketAddr,
-        /// Largest request body or frame, in bytes.
-        #[arg(long, default_value_t = 16 << 20)]
-        max_request: u32,
-        /// Connections served at once, per transport.
-        #[arg(long, default_value_t = 1024)]
-        max_connections: usize,
-        /// Longest a query may run, in milliseconds, before it stops and says so.
-        #[arg(long, default_value_t = 30_000)]
-        query_timeout_ms: u64,
-        /// Most nodes one query may produce.
-        #[arg(long, default_value_t = 1_000_000)]
-        max_nodes: usize,
-        /// A file of tokens (`role:token` per line; roles read, write, admin). The
-        /// QUIVER_TOKENS environment variable holds the same list when no file is given.
-        #[arg(long)]
-        tokens: Option<PathBuf>,
-        /// Listen on an address other machines can reach, without tokens.
-        #[arg(long)]
-        insecure: bool,
-        /// On an empty data directory, load the customer-360 example plus generated customers
-        /// first (a directory that holds data is served as it is).
-        #[arg(long)]
-        demo: bool,
-    },
+    Serve(serve::Args),
     /// An interactive prompt for GraphQL on a data directory, or through a server with
     /// --addr: multi-line requests, history, coloured JSON; :help lists its commands. Reads
     /// stdin plainly when it is not a terminal.
@@ -140,15 +125,8 @@ enum Command {
     ///
     /// Example: quiver shell --addr 127.0.0.1:9080
     Shell {
-        /// The data directory (when not going through a server).
-        #[arg(long, default_value = "./quiver-data")]
-        data: PathBuf,
-        /// A server's native protocol address (HOST:PORT).
-        #[arg(long)]
-        addr: Option<String>,
-        /// The token for --addr (default: the QUIVER_TOKEN environment variable).
-        #[arg(long)]
-        token: Option<String>,
+        #[command(flatten)]
+        target: Target,
         /// The history file (default: ~/.quiver_history).
         #[arg(long)]
         history: Option<PathBuf>,
@@ -333,23 +311,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}: {} nodes, {} edges", path.display(), report.nodes, report.edges);
             }
         }
-        Command::Query { data, addr, token, query, vars, operation } => {
+        Command::Query { target, query, vars, operation } => {
             let vars: serde_json::Value = match vars {
                 Some(v) => serde_json::from_str(&v).context("--vars is not valid JSON")?,
                 None => serde_json::Value::Null,
             };
-            let (json, ok) = match addr {
-                Some(addr) => {
-                    let token = token.or_else(|| std::env::var("QUIVER_TOKEN").ok());
-                    let mut client = quiver::blocking::Client::connect(addr.as_str(), token.as_deref())
-                        .with_context(|| format!("connecting to {addr}"))?;
+            let (json, ok) = match target.client()? {
+                Some(mut client) => {
                     let reply =
                         client.request(&query, &vars, operation.as_deref()).context("running the query")?;
                     let ok = !reply.has_errors();
                     (reply.json().to_string(), ok)
                 }
                 None => {
-                    let db = open_db(&data, false)?;
+                    let db = open_db(&target.data, false)?;
                     let r = db.execute_operation(&query, &vars, operation.as_deref());
                     (r.json().to_string(), r.is_ok())
                 }
@@ -357,34 +332,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{json}");
             return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_USER) });
         }
-        Command::Serve {
-            data,
-            http,
-            tcp,
-            max_request,
-            max_connections,
-            query_timeout_ms,
-            max_nodes,
-            tokens,
-            insecure,
-            demo,
-        } => {
-            serve::run(serve::Args {
-                data,
-                http,
-                tcp,
-                max_request,
-                max_connections,
-                query_timeout_ms,
-                max_nodes,
-                tokens,
-                insecure,
-                demo,
-            })?;
-        }
-        Command::Shell { data, addr, token, history } => {
-            shell::run(shell::Args { data, addr, token, history })?;
-        }
+        Command::Serve(args) => serve::run(args)?,
+        Command::Shell { target, history } => shell::run(&target, history)?,
         Command::Check { data } => {
             let store = open_store(&data)?;
             let report = store.check().context("checking")?;

@@ -7,17 +7,40 @@ use anyhow::Context;
 
 use super::open_db;
 
-/// The command's arguments (see `Command::Serve`).
+/// The command's arguments.
+#[derive(clap::Args)]
 pub(crate) struct Args {
+    /// The data directory (created if missing).
+    #[arg(long, default_value = "./quiver-data")]
     pub data: PathBuf,
+    /// Where GraphQL over HTTP listens (`/graphql`, `/admin/...`, `/health`, `/metrics`).
+    #[arg(long, default_value = "127.0.0.1:8080")]
     pub http: std::net::SocketAddr,
+    /// Where the native protocol listens.
+    #[arg(long, default_value = "127.0.0.1:9080")]
     pub tcp: std::net::SocketAddr,
+    /// Largest request body or frame, in bytes.
+    #[arg(long, default_value_t = 16 << 20)]
     pub max_request: u32,
+    /// Connections served at once, per transport.
+    #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
+    /// Longest a query may run, in milliseconds, before it stops and says so.
+    #[arg(long, default_value_t = 30_000)]
     pub query_timeout_ms: u64,
+    /// Most nodes one query may produce.
+    #[arg(long, default_value_t = 1_000_000)]
     pub max_nodes: usize,
+    /// A file of tokens (`role:token` per line; roles read, write, admin). The
+    /// QUIVER_TOKENS environment variable holds the same list when no file is given.
+    #[arg(long)]
     pub tokens: Option<PathBuf>,
+    /// Listen on an address other machines can reach, without tokens.
+    #[arg(long)]
     pub insecure: bool,
+    /// On an empty data directory, load the customer-360 example plus generated customers
+    /// first (a directory that holds data is served as it is).
+    #[arg(long)]
     pub demo: bool,
 }
 

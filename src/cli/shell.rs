@@ -49,14 +49,6 @@ impl Backend {
     }
 }
 
-/// The command's arguments (see `Command::Shell`).
-pub(crate) struct Args {
-    pub data: PathBuf,
-    pub addr: Option<String>,
-    pub token: Option<String>,
-    pub history: Option<PathBuf>,
-}
-
 /// Whether `text` holds a whole request: something besides blanks, and every `{` closed
 /// (braces inside strings and comments do not count).
 fn complete(text: &str) -> bool {
@@ -175,29 +167,22 @@ impl Input {
     }
 }
 
-pub(crate) fn run(args: Args) -> anyhow::Result<()> {
-    let mut backend = match &args.addr {
-        Some(addr) => {
-            let token = args.token.clone().or_else(|| std::env::var("QUIVER_TOKEN").ok());
-            Backend::Remote(Box::new(
-                quiver::blocking::Client::connect(addr.as_str(), token.as_deref())
-                    .with_context(|| format!("connecting to {addr}"))?,
-            ))
-        }
-        None => Backend::Local(open_db(&args.data, false)?),
+pub(crate) fn run(target: &super::Target, history_file: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut backend = match target.client()? {
+        Some(client) => Backend::Remote(Box::new(client)),
+        None => Backend::Local(open_db(&target.data, false)?),
     };
     let terminal = std::io::stdin().is_terminal();
     let colour = std::io::stdout().is_terminal();
     let mut input = if terminal {
         let mut editor = rustyline::DefaultEditor::new().context("starting the line editor")?;
-        let history = args
-            .history
+        let history = history_file
             .clone()
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".quiver_history")));
         if let Some(path) = &history {
             let _ = editor.load_history(path);
         }
-        let target = args.addr.clone().unwrap_or_else(|| args.data.display().to_string());
+        let target = target.addr.clone().unwrap_or_else(|| target.data.display().to_string());
         println!("quiver shell on {target}: :help for help, Ctrl-D to leave");
         Input::Terminal(Box::new(editor), history)
     } else {
