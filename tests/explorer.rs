@@ -123,6 +123,24 @@ fn the_explorer_runs_the_customer360_query_and_draws_its_graph() {
         assert!(schema.contains(&format!(">{t}</b>")), "{t} missing from the schema panel");
     }
 
+    // Expanding the customer (a link may ask for it) adds its neighbours, by id.
+    let neighbours = support::graphql(
+        &server.http,
+        None,
+        "{ getCustomer(id: \"0x28caba09\") { loyaltyPrograms { id } orders { id } products { id } supportTickets { id } reviews { id } siteDataResults { id } socialMediaPosts { id } } }",
+        Value::Null,
+    );
+    let neighbours: Value = serde_json::from_str(&neighbours.body).unwrap();
+    let added = objects(&neighbours["data"]["getCustomer"]) - 1;
+    assert!(added > 5, "{neighbours}");
+    let expanded = headless(&format!("{url}&expand=0x28caba09"), "--dump-dom", &dir.path().join("profile-3"));
+    assert!(expanded.contains("data-state=\"done\""), "the page did not finish: {expanded}");
+    let svg_at = expanded.find("<svg id=\"graph\"").unwrap();
+    let svg_tag = &expanded[svg_at..svg_at + expanded[svg_at..].find('>').unwrap()];
+    assert_eq!(attribute(svg_tag, "data-nodes"), (want + added).to_string());
+    assert_eq!(attribute(svg_tag, "data-edges"), (want - 1 + added).to_string());
+    assert!(expanded.contains("<div id=\"inspector\">"), "the expanded node is shown");
+
     let shot = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/explorer-customer360.png");
     std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
     let _ = std::fs::remove_file(&shot);

@@ -164,7 +164,10 @@ async fn admin(shared: &Arc<Shared>, headers: &HeaderMap, name: &str, args: Valu
 /// The explorer page (`GET /`): one self-contained page, compiled in. It needs no token; the
 /// requests it makes do (it asks for one).
 async fn explorer() -> Response {
-    let mut r = include_str!("explorer.html").into_response();
+    static PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        include_str!("explorer.html").replace("/*QUIVER_CORE*/", include_str!("explorer/core.js"))
+    });
+    let mut r = PAGE.as_str().into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     r
 }
