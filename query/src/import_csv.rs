@@ -11,7 +11,7 @@
 //! Rows are applied in batches (one transaction each, [`ImportOptions::batch_records`]); a bad
 //! row fails its batch whole, with an error naming the file, the line and the column.
 
-use quiver_engine::{PropId, ScalarType, Snapshot, Value as EValue, eq_key};
+use quiver_engine::{ScalarType, Snapshot, Value as EValue};
 use rustc_hash::FxHashMap;
 
 use crate::database::Database;
@@ -96,18 +96,14 @@ enum Column {
 /// How one end of an edge is found.
 enum EndKey {
     Uid,
-    /// By an `@id` field's value: the uid of each stored value's [`eq_key`], built once per
-    /// import ([`COLLISION`] where two values share a key: those are looked up in the index).
+    /// By an `@id` field's value: the uid of each stored value, keyed by the value's encoding
+    /// (exact: equal values encode alike), built once per import.
     Xid {
         field: String,
         scalar: ScalarType,
-        props: Vec<PropId>,
-        by_key: FxHashMap<u64, u64>,
+        by_value: FxHashMap<Box<[u8]>, u64>,
     },
 }
-
-/// Marks an `eq_key` that two stored values share.
-const COLLISION: u64 = u64::MAX;
 
 impl Database {
     /// Imports nodes of type `ty` from CSV text (see the module's documentation); `name` is
@@ -260,41 +256,62 @@ impl Database {
         let snap = self.store().snapshot();
         let ends =
             [end_key(schema, &snap, t, &header[0], &at)?, end_key(schema, &snap, target, &header[1], &at)?];
-        let records: Vec<csv::StringRecord> =
-            rows.records().collect::<Result<_, _>>().map_err(|e| csv_error(file, &e))?;
+        // Rows are read one at a time into one record; consecutive rows from one source are
+        // linked at once.
+        let total = data_rows(text);
+        let per_batch = options.batch_records.max(1) as u64;
         let mut report = ImportReport::default();
+        let mut record = csv::StringRecord::new();
+        let mut key = Vec::new();
+        let mut txn = None;
+        let (mut done, mut in_batch) = (0u64, 0u64);
+        // The source being linked: its cell, uid, and the line of its first row.
+        let mut source: Option<(String, u64, usize)> = None;
         let mut dsts = Vec::new();
-        let mut done = 0u64;
-        for batch in records.chunks(options.batch_records.max(1)) {
-            let mut txn = self.store().write()?;
-            let mut i = 0;
-            while i < batch.len() {
-                // Consecutive rows from one source are linked at once.
-                let at = At { file, line: batch[i].position().map_or(0, |p| p.line() as usize) };
-                let src = resolve(schema, &ends[0], &batch[i][0], &header[0], &snap, &at)?;
-                dsts.clear();
-                let start = i;
-                while i < batch.len() && batch[i][0] == batch[start][0] {
-                    let at = At { file, line: batch[i].position().map_or(0, |p| p.line() as usize) };
-                    dsts.push(resolve(schema, &ends[1], &batch[i][1], &header[1], &snap, &at)?);
-                    i += 1;
-                }
-                crate::mutate::link(&mut txn, stored, list, src, &dsts)
+        loop {
+            let more = rows.read_record(&mut record).map_err(|e| csv_error(file, &e))?;
+            let line = record.position().map_or(0, |p| p.line() as usize);
+            let ends_group = !more
+                || in_batch == per_batch
+                || source.as_ref().is_some_and(|(cell, _, _)| *cell != record[0]);
+            if ends_group && let Some((_, src, first)) = source.take() {
+                let at = At { file, line: first };
+                let txn = txn.as_mut().ok_or_else(|| at.err("-", "no transaction"))?;
+                crate::mutate::link(txn, stored, list, src, &dsts)
                     .map_err(|e| at.err(field, e.to_string()))?;
                 report.edges += dsts.len() as u64;
+                dsts.clear();
             }
-            txn.commit()?;
-            report.batches += 1;
-            done += batch.len() as u64;
-            progress(&ImportProgress {
-                records: done,
-                total: records.len() as u64,
-                nodes: 0,
-                edges: report.edges,
-            });
+            if (!more || in_batch == per_batch)
+                && let Some(t) = txn.take()
+            {
+                t.commit()?;
+                report.batches += 1;
+                in_batch = 0;
+                progress(&ImportProgress { records: done, total, nodes: 0, edges: report.edges });
+            }
+            if !more {
+                break;
+            }
+            if txn.is_none() {
+                txn = Some(self.store().write()?);
+            }
+            let at = At { file, line };
+            if source.is_none() {
+                let src = resolve(schema, &ends[0], &record[0], &header[0], &snap, &mut key, &at)?;
+                source = Some((record[0].to_string(), src, line));
+            }
+            dsts.push(resolve(schema, &ends[1], &record[1], &header[1], &snap, &mut key, &at)?);
+            in_batch += 1;
+            done += 1;
         }
         Ok(report)
     }
+}
+
+/// Rows after the header (for progress): lines that hold something.
+fn data_rows(text: &str) -> u64 {
+    text.lines().skip(1).filter(|l| !l.trim().is_empty()).count() as u64
 }
 
 /// How the column `name` finds nodes of type `ty`.
@@ -303,22 +320,22 @@ fn end_key(schema: &Schema, snap: &Snapshot, ty: usize, name: &str, at: &At<'_>)
     match schema.field(ty, name).map(|(_, f)| &f.kind) {
         Some(FieldKind::Id) => Ok(EndKey::Uid),
         Some(FieldKind::Scalar { xid: true, scalar, .. }) => {
-            // Every stored node of the type (or of its implementers), by that value's key.
-            let mut by_key = FxHashMap::default();
-            let mut props = Vec::new();
+            // Every stored node of the type (or of its implementers), by that value.
+            let mut by_value = FxHashMap::default();
+            let mut buf = Vec::new();
             for &concrete in schema.concrete(ty) {
                 let Some(engine_ty) = schema.types[concrete].engine else { continue };
                 let Some((_, f)) = schema.field(concrete, name) else { continue };
                 let FieldKind::Scalar { prop: Some(p), .. } = f.kind else { continue };
-                props.push(p);
                 for d in snap.nodes_of_type(engine_ty) {
                     if let Some(v) = snap.value(d, p)? {
-                        let uid = snap.uid(d);
-                        by_key.entry(eq_key(&v)).and_modify(|held| *held = COLLISION).or_insert(uid);
+                        buf.clear();
+                        v.to_value().encode_into(&mut buf);
+                        by_value.entry(buf.as_slice().into()).or_insert(snap.uid(d));
                     }
                 }
             }
-            Ok(EndKey::Xid { field: name.to_string(), scalar: scalar.clone(), props, by_key })
+            Ok(EndKey::Xid { field: name.to_string(), scalar: scalar.clone(), by_value })
         }
         _ => Err(at.err(
             name,
@@ -327,16 +344,17 @@ fn end_key(schema: &Schema, snap: &Snapshot, ty: usize, name: &str, at: &At<'_>)
     }
 }
 
-/// The uid a cell names.
+/// The uid a cell names (`key` is a reused buffer for the value's encoding).
 fn resolve(
     schema: &Schema,
-    key: &EndKey,
+    end: &EndKey,
     cell: &str,
     column: &str,
     snap: &Snapshot,
+    key: &mut Vec<u8>,
     at: &At<'_>,
 ) -> Result<u64, Error> {
-    match key {
+    match end {
         EndKey::Uid => {
             let uid = parse_uid(cell)
                 .ok_or_else(|| at.err(column, format!("{cell:?} is not a uid such as 0x2a")))?;
@@ -345,33 +363,14 @@ fn resolve(
             }
             Ok(uid)
         }
-        EndKey::Xid { field, scalar, props, by_key } => {
+        EndKey::Xid { field, scalar, by_value } => {
             let value = cell_value(schema, scalar, false, cell).map_err(|m| at.err(column, m))?;
-            let missing = || at.err(column, format!("no node has {field} {cell}"));
-            let view = value.as_scalar_view().ok_or_else(missing)?;
-            let holds = |uid: u64, p: PropId| -> Result<bool, Error> {
-                let Some(d) = snap.dense(uid) else { return Ok(false) };
-                Ok(snap.value(d, p)?.is_some_and(|v| v.eq_value(&value)))
-            };
-            match by_key.get(&eq_key(&view)) {
-                None => Err(missing()),
-                Some(&COLLISION) => {
-                    for &p in props {
-                        if let Some(&d) = snap.lookup_eq(p, &value)?.first() {
-                            return Ok(snap.uid(d));
-                        }
-                    }
-                    Err(missing())
-                }
-                Some(&uid) => {
-                    for &p in props {
-                        if holds(uid, p)? {
-                            return Ok(uid);
-                        }
-                    }
-                    Err(missing())
-                }
-            }
+            key.clear();
+            value.encode_into(key);
+            by_value
+                .get(key.as_slice())
+                .copied()
+                .ok_or_else(|| at.err(column, format!("no node has {field} {cell}")))
         }
     }
 }
