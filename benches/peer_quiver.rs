@@ -22,7 +22,9 @@ const CLASSES: [(&str, u32, bool); 5] =
     [("path1", 1, false), ("path2", 2, false), ("path3", 3, false), ("reach2", 2, true), ("reach3", 3, true)];
 
 fn query(depth: u32, distinct: bool) -> String {
-    format!("query($k: Int!) {{ getPerson(key: $k) {{ knowsAggregate(depth: {depth}, distinct: {distinct}) {{ count }} }} }}")
+    format!(
+        "query($k: Int!) {{ getPerson(key: $k) {{ knowsAggregate(depth: {depth}, distinct: {distinct}) {{ count }} }} }}"
+    )
 }
 
 /// The count in `{"data":{"getPerson":{"knowsAggregate":{"count":N}}}}`.
@@ -38,7 +40,9 @@ fn median(mut times: Vec<Duration>) -> Duration {
 
 fn disk_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum())
+        .map(|entries| {
+            entries.flatten().filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum()
+        })
         .unwrap_or(0)
 }
 
@@ -54,7 +58,11 @@ fn peak_rss() -> u64 {
 
 /// Runs every class `runs` times over `seeds` with `run_one`; per class the median total time
 /// and the counts of the first run.
-fn time_classes(seeds: &[u32], runs: usize, mut run_one: impl FnMut(&str, u32) -> u64) -> Vec<(Duration, Vec<u64>)> {
+fn time_classes(
+    seeds: &[u32],
+    runs: usize,
+    mut run_one: impl FnMut(&str, u32) -> u64,
+) -> Vec<(Duration, Vec<u64>)> {
     CLASSES
         .iter()
         .map(|&(_, depth, distinct)| {
@@ -87,7 +95,10 @@ fn main() {
             _ => {}
         }
     }
-    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()));
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name))
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()))
+    };
     let seeds: Vec<u32> = read("seeds.txt").lines().map(|l| l.trim().parse().unwrap()).collect();
 
     // Load, durable at the end (close checkpoints).
@@ -116,7 +127,8 @@ fn main() {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server_db = db.clone();
         let server = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
@@ -129,7 +141,8 @@ fn main() {
         let addr = addr_rx.recv().unwrap();
         let mut client = quiver::blocking::Client::connect(addr, None).unwrap();
         let _ = client.query(&query(1, false), &json!({"k": seeds[0]}));
-        let timed = time_classes(&seeds, runs, |q, s| count(client.query(q, &json!({ "k": s })).unwrap().json()));
+        let timed =
+            time_classes(&seeds, runs, |q, s| count(client.query(q, &json!({ "k": s })).unwrap().json()));
         drop(client);
         let _ = stop_tx.send(());
         server.join().unwrap();

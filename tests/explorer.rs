@@ -51,15 +51,6 @@ fn headless(url: &str, what: &str, profile: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn unescape(html: &str) -> String {
     html.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 }
@@ -94,7 +85,8 @@ fn the_explorer_runs_the_customer360_query_and_draws_its_graph() {
     assert_eq!((page.status, page.header("content-type")), (200, Some("text/html; charset=utf-8")));
     assert!(page.body.contains("<title>Quiver explorer</title>"));
 
-    let url = format!("http://{}/?run=1&query={}", server.http, urlencode(&fixture("query.graphql")));
+    let url =
+        format!("http://{}/?run=1&query={}", server.http, support::urlencode(&fixture("query.graphql")));
     let dom = headless(&url, "--dump-dom", &dir.path().join("profile-1"));
     assert!(dom.contains("data-state=\"done\""), "the page did not finish: {dom}");
     let answer: Value = serde_json::from_str(&unescape(element(&dom, "pre", "answer"))).unwrap();

@@ -33,7 +33,7 @@ fn the_customer360_query_answers_exactly_over_http_tcp_and_python() {
     assert_eq!(r.header("content-type"), Some("application/graphql-response+json; charset=utf-8"));
     assert_eq!(r.body, expected());
     // GET, with the query in the URL and the legacy media type.
-    let url = format!("/graphql?query={}", urlencode(&query));
+    let url = format!("/graphql?query={}", support::urlencode(&query));
     let r = http(&server.http, "GET", &url, &[("Accept", "application/json")], b"");
     assert_eq!((r.status, r.header("content-type")), (200, Some("application/json; charset=utf-8")));
     assert_eq!(r.body, expected());
@@ -71,15 +71,6 @@ fn the_customer360_query_answers_exactly_over_http_tcp_and_python() {
         let stats = c.admin("stats", json!({})).await.unwrap();
         assert_eq!(stats["nodes"], 25);
     });
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[test]
@@ -124,7 +115,7 @@ fn http_status_codes_follow_the_graphql_over_http_spec() {
     let r = http(a, "POST", "/graphql", &[json_type, ("Accept", "text/html")], body);
     assert_eq!(r.status, 406);
     // GET cannot mutate, whatever the token.
-    let m = urlencode("mutation { deleteProduct(filter: {}) { numUids } }");
+    let m = support::urlencode("mutation { deleteProduct(filter: {}) { numUids } }");
     let r = http(a, "GET", &format!("/graphql?query={m}"), &[gr], b"");
     assert_eq!((r.status, r.header("allow")), (405, Some("POST")));
     // Other methods.

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -49,11 +49,9 @@ impl Media {
 
 /// The application's routes over `shared`.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    let limit = shared.config.max_frame as usize;
-    // Bodies are read by `read_body`, which applies the limit and a time limit.
-    crate::http_admin::routes(Router::new().route("/graphql", get(graphql).post(graphql)))
-        .layer(DefaultBodyLimit::max(limit))
-        .with_state(shared)
+    // Handlers take the raw body and read it with `read_body`, which applies the request
+    // limit and a time limit.
+    crate::http_admin::routes(Router::new().route("/graphql", get(graphql).post(graphql))).with_state(shared)
 }
 
 /// Serves one HTTP/1.1 connection until the client leaves or the server stops; on stop the

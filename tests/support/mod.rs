@@ -128,3 +128,13 @@ pub fn graphql(addr: &str, token: Option<&str>, query: &str, variables: serde_js
     }
     http(addr, "POST", "/graphql", &headers, body.as_bytes())
 }
+
+/// Percent-encodes everything but the unreserved characters (for URL parameters).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
