@@ -77,9 +77,10 @@ enum Command {
         /// A CSV file of edges of a field: TYPE.FIELD=FILE.
         #[arg(long, value_name = "TYPE.FIELD=FILE")]
         edges: Vec<String>,
-        /// Records per transaction: a bad record fails its batch only.
-        #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..))]
-        batch_records: u64,
+        /// Records (JSON, NDJSON) or rows (CSV) per transaction: a bad record fails its batch
+        /// only [default: 50,000 records; 4,000,000 rows].
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        batch_records: Option<u64>,
     },
     /// Write every node as JSON that `quiver import` takes back (uids included), to stdout or
     /// a file.
@@ -270,7 +271,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let nodes = nodes.iter().map(|n| split(n, "nodes")).collect::<anyhow::Result<Vec<_>>>()?;
             let edges = edges.iter().map(|e| split(e, "edges")).collect::<anyhow::Result<Vec<_>>>()?;
             let db = open_db(&data, true)?;
-            let options = quiver::query::ImportOptions { batch_records: batch_records as usize };
+            let mut options = quiver::query::ImportOptions::default();
+            if let Some(n) = batch_records {
+                options.batch_records = n as usize;
+                options.csv_batch_rows = n as usize;
+            }
             for (ty, file) in &nodes {
                 import_one(file, |progress| {
                     let name = file.display().to_string();

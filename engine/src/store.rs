@@ -123,6 +123,19 @@ pub(crate) struct Inner {
     _lock: File,
 }
 
+/// The bytes a file takes on disk: its allocated blocks where the platform says (segments are
+/// preallocated, so their length overstates them), else its length.
+fn allocated(m: &std::fs::Metadata) -> u64 {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::MetadataExt::blocks(m) * 512
+    }
+    #[cfg(not(unix))]
+    {
+        m.len()
+    }
+}
+
 /// What a store has done since it was opened, for monitoring.
 ///
 /// ```
@@ -136,7 +149,7 @@ pub struct Activity {
     pub commits: u64,
     /// Fsyncs of the log; with group commit, fewer than commits under concurrency.
     pub fsyncs: u64,
-    /// Bytes of the data directory's files (segments, checkpoints, manifest).
+    /// Bytes the data directory's files take on disk (segments, checkpoints, manifest).
     pub disk_bytes: u64,
 }
 
@@ -241,7 +254,7 @@ impl Store {
                     .flatten()
                     .filter_map(|e| e.metadata().ok())
                     .filter(|m| m.is_file())
-                    .map(|m| m.len())
+                    .map(|m| allocated(&m))
                     .sum()
             })
             .unwrap_or(0);

@@ -21,17 +21,22 @@ use crate::schema::{FieldKind, Schema};
 /// How an import runs.
 ///
 /// ```
-/// assert_eq!(quiver_query::ImportOptions::default().batch_records, 50_000);
+/// let o = quiver_query::ImportOptions::default();
+/// assert_eq!((o.batch_records, o.csv_batch_rows), (50_000, 4_000_000));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ImportOptions {
-    /// Top-level records per transaction (at least 1). Default 50,000.
+    /// JSON and NDJSON: top-level records per transaction (at least 1). Default 50,000.
     pub batch_records: usize,
+    /// CSV: rows per transaction (at least 1). Default 4,000,000: rows are small, and each
+    /// commit of a bulk load costs more as the graph grows (R-MAT scale 20, 16 M edges: 73.7 s
+    /// in batches of 50,000, 21.8 s of 1,000,000, 11.6 s of 4,000,000).
+    pub csv_batch_rows: usize,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions { batch_records: 50_000 }
+        ImportOptions { batch_records: 50_000, csv_batch_rows: 4_000_000 }
     }
 }
 

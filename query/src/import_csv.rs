@@ -8,7 +8,7 @@
 //!   ID field's name (a uid such as `0x2a`) or the name of an `@id` field of that end's type
 //!   (its value); then one edge per row, source first.
 //!
-//! Rows are applied in batches (one transaction each, [`ImportOptions::batch_records`]); a bad
+//! Rows are applied in batches (one transaction each, [`ImportOptions::csv_batch_rows`]); a bad
 //! row fails its batch whole, with an error naming the file, the line and the column.
 
 use quiver_engine::{ScalarType, Snapshot, Value as EValue};
@@ -174,7 +174,7 @@ impl Database {
             .unwrap_or(0);
         let mut next_fresh = max_named.saturating_add(1).max(self.store().snapshot().next_uid());
         let mut report = ImportReport::default();
-        for batch in records.chunks(options.batch_records.max(1)) {
+        for batch in records.chunks(options.csv_batch_rows.max(1)) {
             let mut txn = self.store().write()?;
             for record in batch {
                 let at = At { file, line: record.position().map_or(0, |p| p.line() as usize) };
@@ -259,7 +259,7 @@ impl Database {
         // Rows are read one at a time into one record; consecutive rows from one source are
         // linked at once.
         let total = data_rows(text);
-        let per_batch = options.batch_records.max(1) as u64;
+        let per_batch = options.csv_batch_rows.max(1) as u64;
         let mut report = ImportReport::default();
         let mut record = csv::StringRecord::new();
         let mut key = Vec::new();

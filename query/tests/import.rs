@@ -155,7 +155,7 @@ fn interface_records_take_typename() {
 #[test]
 fn batches_commit_one_by_one_and_references_cross_them() {
     let (_d, db) = db();
-    let opts = quiver_query::ImportOptions { batch_records: 2 };
+    let opts = quiver_query::ImportOptions { batch_records: 2, ..Default::default() };
     // The first batch references 0x3, defined in the second.
     let text = "{\"__typename\": \"Person\", \"id\": \"0x1\", \"name\": \"A\", \"knows\": [{\"id\": \"0x3\"}]}\n\
                 {\"__typename\": \"Person\", \"id\": \"0x2\", \"name\": \"B\"}\n\
@@ -272,7 +272,7 @@ fn import_progress_is_reported_after_each_batch() {
     let file = dir.path().join("people.ndjson");
     std::fs::write(&file, ndjson).unwrap();
     let mut seen = Vec::new();
-    let opts = quiver_query::ImportOptions { batch_records: 2 };
+    let opts = quiver_query::ImportOptions { batch_records: 2, ..Default::default() };
     let r = db
         .import_file_with(&file, &opts, &mut |p| seen.push((p.records, p.total, p.nodes, p.edges)))
         .unwrap();

@@ -85,7 +85,7 @@ fn small_batches_commit_separately() {
     for k in 0..10 {
         csv.push_str(&format!("{k},p{k}\n"));
     }
-    let opts = ImportOptions { batch_records: 4 };
+    let opts = ImportOptions { csv_batch_rows: 4, ..Default::default() };
     let mut seen = Vec::new();
     let r = db.import_csv_nodes_with("p.csv", "Person", &csv, &opts, &mut |p| seen.push(*p)).unwrap();
     assert_eq!(r.batches, 3);
