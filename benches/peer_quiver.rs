@@ -146,10 +146,31 @@ fn main() {
         let _ = client.query(&query(1, false), &json!({"k": seeds[0]}));
         let timed =
             time_classes(&seeds, runs, |q, s| count(client.query(q, &json!({ "k": s })).unwrap().json()));
+        // The 100 seeds of a class sent at once, answers read after (pipelining).
+        let vars: Vec<Value> = seeds.iter().map(|s| json!({ "k": s })).collect();
+        let pipelined: Vec<(Duration, Vec<u64>)> = CLASSES
+            .iter()
+            .map(|&(_, depth, distinct)| {
+                let q = query(depth, distinct);
+                let batch: Vec<(&str, &Value, Option<&str>)> =
+                    vars.iter().map(|v| (q.as_str(), v, None)).collect();
+                let mut times = Vec::new();
+                let mut counts = Vec::new();
+                for run in 0..runs {
+                    let started = Instant::now();
+                    let replies = client.pipeline(&batch).unwrap();
+                    times.push(started.elapsed());
+                    if run == 0 {
+                        counts = replies.into_iter().map(|r| count(r.unwrap().json())).collect();
+                    }
+                }
+                (median(times), counts)
+            })
+            .collect();
         drop(client);
         let _ = stop_tx.send(());
         server.join().unwrap();
-        timed
+        (timed, pipelined)
     });
     let _ = none;
 
@@ -219,8 +240,10 @@ fn main() {
         "threads": 2,
         "embedded": class_json(&embedded),
         "embedded_matches_csr": same(&embedded),
-        "tcp": over_tcp.as_ref().map(|t| class_json(t)),
-        "tcp_matches_csr": over_tcp.as_ref().map(|t| same(t)),
+        "tcp": over_tcp.as_ref().map(|(t, _)| class_json(t)),
+        "tcp_matches_csr": over_tcp.as_ref().map(|(t, _)| same(t)),
+        "tcp_pipelined": over_tcp.as_ref().map(|(_, p)| class_json(p)),
+        "tcp_pipelined_matches_csr": over_tcp.as_ref().map(|(_, p)| same(p)),
         "plain_csr": class_json(&plain),
     });
     println!("{}", serde_json::to_string_pretty(&report).unwrap());

@@ -197,7 +197,8 @@ def main():
 
     # Every system must give the same count for every seed.
     problems = []
-    for label, classes in [("quiver embedded", quiver["embedded"]), ("quiver tcp", quiver["tcp"] or {})] + [
+    for label, classes in [("quiver embedded", quiver["embedded"]), ("quiver tcp", quiver["tcp"] or {}),
+                           ("quiver tcp pipelined", quiver.get("tcp_pipelined") or {})] + [
         (s, r["classes"]) for s, r in peers.items()
     ]:
         for name, _, _ in CLASSES:
@@ -210,7 +211,9 @@ def main():
         ("quiver embedded", quiver["load_seconds"], quiver["disk_bytes"], quiver["peak_rss_bytes_querying"], quiver["embedded"]),
     ]
     if quiver.get("tcp"):
-        rows.append(("quiver over TCP", None, None, None, quiver["tcp"]))
+        rows.append(("quiver over TCP, one request at a time", None, None, None, quiver["tcp"]))
+    if quiver.get("tcp_pipelined"):
+        rows.append(("quiver over TCP, the 100 seeds pipelined", None, None, None, quiver["tcp_pipelined"]))
     for system, r in peers.items():
         rows.append((f"{system} {r['version']}", r["load_seconds"], r["disk_bytes"], r["peak_rss_bytes"], r["classes"]))
 
