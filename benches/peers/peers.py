@@ -41,10 +41,10 @@ def venv_python():
 
 
 def du(path):
+    """Bytes allocated on disk (what `du` counts)."""
     path = pathlib.Path(path)
-    if path.is_file():
-        return path.stat().st_size
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return sum(p.stat().st_blocks * 512 for p in files)
 
 
 # ---- the peers, each run in a worker process ------------------------------------------------
@@ -67,19 +67,22 @@ def cypher_queries():
     }
 
 
-def run_cypher(module, graph, db_path, seeds, runs, threads):
+def run_cypher(module, phase, graph, db_path, seeds, runs, threads):
     import warnings
     # Prepared once, run per seed: the fastest way these bindings offer (they now warn about it).
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     m = __import__(module)
     db = m.Database(str(db_path))
     conn = m.Connection(db, num_threads=threads)
-    started = time.perf_counter()
-    conn.execute("CREATE NODE TABLE Person(key INT64, PRIMARY KEY(key))")
-    conn.execute("CREATE REL TABLE knows(FROM Person TO Person)")
-    conn.execute(f"COPY Person FROM '{graph / 'nodes.csv'}' (HEADER=true)")
-    conn.execute(f"COPY knows FROM '{graph / 'edges.csv'}' (HEADER=true)")
-    load = time.perf_counter() - started
+    if phase == "load":
+        started = time.perf_counter()
+        conn.execute("CREATE NODE TABLE Person(key INT64, PRIMARY KEY(key))")
+        conn.execute("CREATE REL TABLE knows(FROM Person TO Person)")
+        conn.execute(f"COPY Person FROM '{graph / 'nodes.csv'}' (HEADER=true)")
+        conn.execute(f"COPY knows FROM '{graph / 'edges.csv'}' (HEADER=true)")
+        load = time.perf_counter() - started
+        del conn, db
+        return {"version": m.__version__, "load_seconds": load}
     results = {}
     for name, query in cypher_queries().items():
         prepared = conn.prepare(query)
@@ -93,22 +96,24 @@ def run_cypher(module, graph, db_path, seeds, runs, threads):
             times.append(time.perf_counter() - t)
             counts = counts or got
         results[name] = {"seconds": statistics.median(times), "counts": counts}
-    conn.close() if hasattr(conn, "close") else None
-    return {"version": m.__version__, "load_seconds": load, "classes": results}
+    return {"version": m.__version__, "classes": results}
 
 
-def run_duckdb(graph, db_path, seeds, runs, threads):
+def run_duckdb(phase, graph, db_path, seeds, runs, threads):
     import duckdb
     con = duckdb.connect(str(db_path))
     con.execute(f"SET threads = {threads}")
-    started = time.perf_counter()
-    con.execute(f"CREATE TABLE person AS SELECT key FROM read_csv('{graph / 'nodes.csv'}', header = true)")
-    con.execute(
-        f"CREATE TABLE knows AS SELECT * FROM read_csv('{graph / 'edges.csv'}', header = true, "
-        "columns = {'src': 'BIGINT', 'dst': 'BIGINT'})"
-    )
-    con.execute("CHECKPOINT")
-    load = time.perf_counter() - started
+    if phase == "load":
+        started = time.perf_counter()
+        con.execute(f"CREATE TABLE person AS SELECT key FROM read_csv('{graph / 'nodes.csv'}', header = true)")
+        con.execute(
+            f"CREATE TABLE knows AS SELECT * FROM read_csv('{graph / 'edges.csv'}', header = true, "
+            "columns = {'src': 'BIGINT', 'dst': 'BIGINT'})"
+        )
+        con.execute("CHECKPOINT")
+        load = time.perf_counter() - started
+        con.close()
+        return {"version": duckdb.__version__, "load_seconds": load}
     level = lambda prev: f"SELECT DISTINCT k.dst FROM knows k JOIN {prev} p ON k.src = p.dst"
     queries = {
         "path1": "SELECT count(*) FROM knows WHERE src = $k",
@@ -129,35 +134,35 @@ def run_duckdb(graph, db_path, seeds, runs, threads):
             counts = counts or got
         results[name] = {"seconds": statistics.median(times), "counts": counts}
     con.close()
-    return {"version": duckdb.__version__, "load_seconds": load, "classes": results}
+    return {"version": duckdb.__version__, "classes": results}
 
 
-def worker(system, graph, work, runs, threads):
+def worker(system, phase, graph, work, runs, threads):
+    """`load` a fresh database (time and size), or `query` the loaded one (its own process, so
+    its peak RSS is what querying takes)."""
     graph, work = pathlib.Path(graph), pathlib.Path(work)
     seeds = [int(line) for line in (graph / "seeds.txt").read_text().split()]
-    db_path = work / f"{system}-db"
-    if db_path.exists():
+    db_path = work / ("duckdb.db" if system == "duckdb" else f"{system}-db")
+    if phase == "load" and db_path.exists():
         shutil.rmtree(db_path) if db_path.is_dir() else db_path.unlink()
     if system == "duckdb":
-        db_path = work / "duckdb.db"
-        if db_path.exists():
-            db_path.unlink()
-        result = run_duckdb(graph, db_path, seeds, runs, threads)
+        result = run_duckdb(phase, graph, db_path, seeds, runs, threads)
     else:
-        result = run_cypher(system, graph, db_path, seeds, runs, threads)
-    result["disk_bytes"] = du(db_path)
+        result = run_cypher(system, phase, graph, db_path, seeds, runs, threads)
+    if phase == "load":
+        result["disk_bytes"] = du(db_path)
     print(json.dumps(result))
 
 
-def run_worker(python, system, graph, work, runs, threads):
+def run_worker(python, system, phase, graph, work, runs, threads):
     proc = subprocess.Popen(
-        [str(python), __file__, "worker", system, str(graph), str(work), str(runs), str(threads)],
+        [str(python), __file__, "worker", system, phase, str(graph), str(work), str(runs), str(threads)],
         stdout=subprocess.PIPE, text=True,
     )
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
-        raise SystemExit(f"{system} failed (status {status})")
+        raise SystemExit(f"{system} {phase} failed (status {status})")
     result = json.loads(out.strip().splitlines()[-1])
     result["peak_rss_bytes"] = usage.ru_maxrss * 1024
     return result
@@ -185,6 +190,9 @@ def main():
     print(cargo_bench("rmat_csv", "--scale", str(args.scale), "--out", str(graph)).strip(), file=sys.stderr)
     quiver_out = cargo_bench("peer_quiver", "--dir", str(graph), "--runs", str(args.runs))
     quiver = json.loads(quiver_out[quiver_out.index("{"):])
+    # Peak RSS of a process that only opens the loaded database and queries it.
+    again = cargo_bench("peer_quiver", "--dir", str(graph), "--runs", "1", "--skip-load", "--no-tcp")
+    quiver["peak_rss_bytes_querying"] = json.loads(again[again.index("{"):])["peak_rss_bytes_querying"]
     reference = {name: quiver["plain_csr"][name]["counts"] for name, _, _ in CLASSES}
     traversed = {name: quiver["plain_csr"][name]["edges_traversed"] for name, _, _ in CLASSES}
 
@@ -193,7 +201,9 @@ def main():
     peers = {}
     for system in [p for p in args.peers.split(",") if p]:
         print(f"running {system}...", file=sys.stderr)
-        peers[system] = run_worker(python, system, graph, work, args.runs, args.threads)
+        loaded = run_worker(python, system, "load", graph, work, args.runs, args.threads)
+        queried = run_worker(python, system, "query", graph, work, args.runs, args.threads)
+        peers[system] = {**loaded, **queried, "peak_rss_bytes_loading": loaded["peak_rss_bytes"]}
 
     # Every system must give the same count for every seed.
     problems = []
@@ -222,7 +232,7 @@ def main():
     ms = lambda s: f"{s * 1e3:.2f} ms" if s < 10 else f"{s:.2f} s"
     print(f"\nscale {args.scale}: {quiver['vertices']:,} vertices, {quiver['edges']:,} edges, 100 seeds, "
           f"{args.runs} runs (median), {args.threads} threads\n")
-    print("| system | load | disk | peak RSS | " + " | ".join(n for n, _, _ in CLASSES) + " |")
+    print("| system | load | disk | peak RSS querying | " + " | ".join(n for n, _, _ in CLASSES) + " |")
     print("|---|---|---|---|" + "---|" * len(CLASSES))
     for label, load, disk, rss, classes in rows:
         cells = [ms(classes[n]["seconds"]) for n, _, _ in CLASSES]
@@ -246,6 +256,6 @@ def main():
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "worker":
-        worker(*sys.argv[2:4], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
+        worker(*sys.argv[2:6], int(sys.argv[6]), int(sys.argv[7]))
     else:
         main()
