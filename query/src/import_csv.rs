@@ -96,13 +96,19 @@ enum Column {
 /// How one end of an edge is found.
 enum EndKey {
     Uid,
-    /// By an `@id` field's value: the uid of each stored value, keyed by the value's encoding
-    /// (exact: equal values encode alike), built once per import.
+    /// By an `@id` field's value: the uid of each stored value, built once per import.
     Xid {
         field: String,
         scalar: ScalarType,
-        by_value: FxHashMap<Box<[u8]>, u64>,
+        by_value: XidMap,
     },
+}
+
+/// Stored `@id` values to uids: Int keys as integers, others by their encoding (exact: equal
+/// values encode alike).
+enum XidMap {
+    Int(FxHashMap<i64, u64>),
+    Encoded(FxHashMap<Box<[u8]>, u64>),
 }
 
 impl Database {
@@ -321,20 +327,28 @@ fn end_key(schema: &Schema, snap: &Snapshot, ty: usize, name: &str, at: &At<'_>)
         Some(FieldKind::Id) => Ok(EndKey::Uid),
         Some(FieldKind::Scalar { xid: true, scalar, .. }) => {
             // Every stored node of the type (or of its implementers), by that value.
-            let mut by_value = FxHashMap::default();
+            let (mut ints, mut encoded) = (FxHashMap::default(), FxHashMap::default());
             let mut buf = Vec::new();
             for &concrete in schema.concrete(ty) {
                 let Some(engine_ty) = schema.types[concrete].engine else { continue };
                 let Some((_, f)) = schema.field(concrete, name) else { continue };
                 let FieldKind::Scalar { prop: Some(p), .. } = f.kind else { continue };
                 for d in snap.nodes_of_type(engine_ty) {
-                    if let Some(v) = snap.value(d, p)? {
-                        buf.clear();
-                        v.to_value().encode_into(&mut buf);
-                        by_value.entry(buf.as_slice().into()).or_insert(snap.uid(d));
+                    let Some(v) = snap.value(d, p)? else { continue };
+                    let uid = snap.uid(d);
+                    match (scalar, v) {
+                        (ScalarType::Int, quiver_engine::ValueView::Int(i)) => {
+                            ints.entry(i).or_insert(uid);
+                        }
+                        _ => {
+                            buf.clear();
+                            v.to_value().encode_into(&mut buf);
+                            encoded.entry(buf.as_slice().into()).or_insert(uid);
+                        }
                     }
                 }
             }
+            let by_value = if *scalar == ScalarType::Int { XidMap::Int(ints) } else { XidMap::Encoded(encoded) };
             Ok(EndKey::Xid { field: name.to_string(), scalar: scalar.clone(), by_value })
         }
         _ => Err(at.err(
@@ -364,13 +378,22 @@ fn resolve(
             Ok(uid)
         }
         EndKey::Xid { field, scalar, by_value } => {
-            let value = cell_value(schema, scalar, false, cell).map_err(|m| at.err(column, m))?;
-            key.clear();
-            value.encode_into(key);
-            by_value
-                .get(key.as_slice())
-                .copied()
-                .ok_or_else(|| at.err(column, format!("no node has {field} {cell}")))
+            let missing = || at.err(column, format!("no node has {field} {cell}"));
+            match by_value {
+                XidMap::Int(map) => {
+                    let i: i64 = cell
+                        .trim()
+                        .parse()
+                        .map_err(|_| at.err(column, format!("expected Int, found {cell:?}")))?;
+                    map.get(&i).copied().ok_or_else(missing)
+                }
+                XidMap::Encoded(map) => {
+                    let value = cell_value(schema, scalar, false, cell).map_err(|m| at.err(column, m))?;
+                    key.clear();
+                    value.encode_into(key);
+                    map.get(key.as_slice()).copied().ok_or_else(missing)
+                }
+            }
         }
     }
 }

@@ -161,6 +161,13 @@ impl Base {
     pub fn dense(&self, uid: u64) -> Option<Dense> {
         if self.sorted_uids.is_empty() {
             let uids: &[u64] = &self.uids;
+            // Sorted, distinct and spanning exactly their count (uids handed out in sequence,
+            // as after a bulk load): found by subtraction.
+            if let (Some(&first), Some(&last)) = (uids.first(), uids.last())
+                && last - first == (uids.len() - 1) as u64
+            {
+                return uid.checked_sub(first).filter(|&i| i < uids.len() as u64).map(|i| i as Dense);
+            }
             return uids.binary_search(&uid).ok().map(|i| i as Dense);
         }
         let sorted: &[u64] = &self.sorted_uids;
