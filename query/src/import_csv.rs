@@ -107,8 +107,30 @@ enum EndKey {
 /// Stored `@id` values to uids: Int keys as integers, others by their encoding (exact: equal
 /// values encode alike).
 enum XidMap {
+    /// Int keys filling most of a range `[first, first + len)`: the uid at `key - first` (0
+    /// where no node has that key; 0 is never a uid).
+    IntRange {
+        first: i64,
+        uids: Vec<u64>,
+    },
     Int(FxHashMap<i64, u64>),
     Encoded(FxHashMap<Box<[u8]>, u64>),
+}
+
+impl XidMap {
+    /// Int keys in a table when they fill at least a quarter of their range, else hashed.
+    fn ints(map: FxHashMap<i64, u64>) -> XidMap {
+        let (Some(&lo), Some(&hi)) = (map.keys().min(), map.keys().max()) else { return XidMap::Int(map) };
+        let span = (hi as i128 - lo as i128 + 1) as u128;
+        if span > 4 * map.len() as u128 {
+            return XidMap::Int(map);
+        }
+        let mut uids = vec![0u64; span as usize];
+        for (k, uid) in map {
+            uids[(k - lo) as usize] = uid;
+        }
+        XidMap::IntRange { first: lo, uids }
+    }
 }
 
 impl Database {
@@ -348,7 +370,7 @@ fn end_key(schema: &Schema, snap: &Snapshot, ty: usize, name: &str, at: &At<'_>)
                     }
                 }
             }
-            let by_value = if *scalar == ScalarType::Int { XidMap::Int(ints) } else { XidMap::Encoded(encoded) };
+            let by_value = if *scalar == ScalarType::Int { XidMap::ints(ints) } else { XidMap::Encoded(encoded) };
             Ok(EndKey::Xid { field: name.to_string(), scalar: scalar.clone(), by_value })
         }
         _ => Err(at.err(
@@ -379,14 +401,15 @@ fn resolve(
         }
         EndKey::Xid { field, scalar, by_value } => {
             let missing = || at.err(column, format!("no node has {field} {cell}"));
+            let int = || -> Result<i64, Error> {
+                cell.trim().parse().map_err(|_| at.err(column, format!("expected Int, found {cell:?}")))
+            };
             match by_value {
-                XidMap::Int(map) => {
-                    let i: i64 = cell
-                        .trim()
-                        .parse()
-                        .map_err(|_| at.err(column, format!("expected Int, found {cell:?}")))?;
-                    map.get(&i).copied().ok_or_else(missing)
+                XidMap::IntRange { first, uids } => {
+                    let offset = int()?.checked_sub(*first).and_then(|o| usize::try_from(o).ok());
+                    offset.and_then(|o| uids.get(o).copied()).filter(|&u| u != 0).ok_or_else(missing)
                 }
+                XidMap::Int(map) => map.get(&int()?).copied().ok_or_else(missing),
                 XidMap::Encoded(map) => {
                     let value = cell_value(schema, scalar, false, cell).map_err(|m| at.err(column, m))?;
                     key.clear();

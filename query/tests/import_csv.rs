@@ -160,3 +160,33 @@ fn each_bad_file_gets_its_error_and_nothing_of_its_batch_is_applied() {
         r#"{"data":{"queryPerson":[{"key":1,"knows":[]}]}}"#
     );
 }
+
+/// Int keys are found whether they fill their range (a table) or not (a hash), negative ones
+/// included; a key no node has is an error either way.
+#[test]
+fn edges_by_dense_and_sparse_int_keys() {
+    for keys in [[1i64, 2, 3], [-5, 1_000_000, 7]] {
+        let (_dir, db) = db();
+        let nodes: String = keys.iter().map(|k| format!("{k},p{k}\n")).collect();
+        db.import_csv_nodes("p.csv", "Person", &format!("key,name\n{nodes}")).unwrap();
+        let edges = format!("key,key\n{},{}\n{},{}\n", keys[0], keys[1], keys[2], keys[0]);
+        assert_eq!(db.import_csv_edges("e.csv", "Person.knows", &edges).unwrap().edges, 2);
+        let answer = query(&db, "{ queryPerson(order: {asc: key}) { key knows { key } } }");
+        let mut sorted = keys;
+        sorted.sort();
+        let knows = |k: i64| {
+            if k == keys[0] {
+                format!("[{{\"key\":{}}}]", keys[1])
+            } else if k == keys[2] {
+                format!("[{{\"key\":{}}}]", keys[0])
+            } else {
+                "[]".into()
+            }
+        };
+        let want: Vec<String> =
+            sorted.iter().map(|&k| format!("{{\"key\":{k},\"knows\":{}}}", knows(k))).collect();
+        assert_eq!(answer, format!("{{\"data\":{{\"queryPerson\":[{}]}}}}", want.join(",")));
+        let e = db.import_csv_edges("e.csv", "Person.knows", "key,key\n4,1\n").unwrap_err();
+        assert_eq!(e.to_string(), "e.csv:2: key: no node has key 4");
+    }
+}
