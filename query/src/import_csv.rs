@@ -193,56 +193,66 @@ impl Database {
                 return Err(at.err(&f.name, format!("required field {} has no column", f.name)));
             }
         }
-        let records: Vec<csv::StringRecord> =
-            rows.records().collect::<Result<_, _>>().map_err(|e| csv_error(file, &e))?;
-        // Fresh uids go above every uid the file names and every uid stored.
+        // Fresh uids go above every uid the file names (a first pass over the id column, when
+        // there is one) and every uid stored.
         let uid_col = columns.iter().position(|c| matches!(c, Column::Uid));
-        let max_named = uid_col
-            .map(|c| records.iter().filter_map(|r| r.get(c).and_then(parse_uid)).max().unwrap_or(0))
-            .unwrap_or(0);
-        let mut next_fresh = max_named.saturating_add(1).max(self.store().snapshot().next_uid());
-        let mut report = ImportReport::default();
-        for batch in records.chunks(options.csv_batch_rows.max(1)) {
-            let mut txn = self.store().write()?;
-            for record in batch {
-                let at = At { file, line: record.position().map_or(0, |p| p.line() as usize) };
-                let uid = match uid_col.map(|c| &record[c]) {
-                    Some(cell) if !cell.is_empty() => {
-                        parse_uid(cell).filter(|u| *u != 0).ok_or_else(|| {
-                            at.err(
-                                &header[uid_col.unwrap_or(0)],
-                                format!("{cell:?} is not a uid such as 0x2a"),
-                            )
-                        })?
-                    }
-                    _ => {
-                        next_fresh += 1;
-                        next_fresh - 1
-                    }
-                };
-                txn.create_node(engine_ty, Some(uid)).map_err(|e| at.err("-", e.to_string()))?;
-                for (column, cell) in columns.iter().zip(record.iter()) {
-                    let Column::Value { name, prop, scalar, list } = column else { continue };
-                    if cell.is_empty() {
-                        let required = schema.field(t, name).is_some_and(|(_, f)| f.ty.is_non_null());
-                        if required {
-                            return Err(at.err(name, format!("required field {name} is empty")));
-                        }
-                        continue;
-                    }
-                    let value = cell_value(schema, scalar, *list, cell).map_err(|m| at.err(name, m))?;
-                    txn.set(uid, *prop, value).map_err(|e| at.err(name, e.to_string()))?;
-                }
-                report.nodes += 1;
+        let mut record = csv::StringRecord::new();
+        let mut max_named = 0;
+        if let Some(c) = uid_col {
+            let mut scan = reader(text);
+            while scan.read_record(&mut record).map_err(|e| csv_error(file, &e))? {
+                max_named = max_named.max(record.get(c).and_then(parse_uid).unwrap_or(0));
             }
-            txn.commit()?;
-            report.batches += 1;
-            progress(&ImportProgress {
-                records: report.nodes,
-                total: records.len() as u64,
-                nodes: report.nodes,
-                edges: 0,
-            });
+        }
+        let mut next_fresh = max_named.saturating_add(1).max(self.store().snapshot().next_uid());
+        // Rows are read one at a time into one record.
+        let total = data_rows(text);
+        let per_batch = options.csv_batch_rows.max(1) as u64;
+        let mut report = ImportReport::default();
+        let mut txn: Option<quiver_engine::WriteTxn<'_>> = None;
+        let mut in_batch = 0u64;
+        loop {
+            let more = rows.read_record(&mut record).map_err(|e| csv_error(file, &e))?;
+            if (!more || in_batch == per_batch)
+                && let Some(t) = txn.take()
+            {
+                t.commit()?;
+                report.batches += 1;
+                in_batch = 0;
+                progress(&ImportProgress { records: report.nodes, total, nodes: report.nodes, edges: 0 });
+            }
+            if !more {
+                break;
+            }
+            let txn = match &mut txn {
+                Some(t) => t,
+                None => txn.insert(self.store().write()?),
+            };
+            let at = At { file, line: record.position().map_or(0, |p| p.line() as usize) };
+            let uid = match uid_col.map(|c| &record[c]) {
+                Some(cell) if !cell.is_empty() => parse_uid(cell).filter(|u| *u != 0).ok_or_else(|| {
+                    at.err(&header[uid_col.unwrap_or(0)], format!("{cell:?} is not a uid such as 0x2a"))
+                })?,
+                _ => {
+                    next_fresh += 1;
+                    next_fresh - 1
+                }
+            };
+            txn.create_node(engine_ty, Some(uid)).map_err(|e| at.err("-", e.to_string()))?;
+            for (column, cell) in columns.iter().zip(record.iter()) {
+                let Column::Value { name, prop, scalar, list } = column else { continue };
+                if cell.is_empty() {
+                    let required = schema.field(t, name).is_some_and(|(_, f)| f.ty.is_non_null());
+                    if required {
+                        return Err(at.err(name, format!("required field {name} is empty")));
+                    }
+                    continue;
+                }
+                let value = cell_value(schema, scalar, *list, cell).map_err(|m| at.err(name, m))?;
+                txn.set(uid, *prop, value).map_err(|e| at.err(name, e.to_string()))?;
+            }
+            report.nodes += 1;
+            in_batch += 1;
         }
         Ok(report)
     }
