@@ -133,7 +133,6 @@ fn main() {
     let started = Instant::now();
     let db = quiver::Database::open(&data).unwrap();
     let open = started.elapsed();
-    let none = Value::Null;
     // Warm the maps and the document cache once.
     let _ = db.execute(&query(1, false), &json!({"k": seeds[0]}));
     let embedded = time_classes(&seeds, runs, |q, s| count(db.execute(q, &json!({ "k": s })).json()));
@@ -186,7 +185,6 @@ fn main() {
         server.join().unwrap();
         (timed, pipelined)
     });
-    let _ = none;
 
     // The plain CSR limit: edges.csv read back into a sorted edge list.
     let mut list: Vec<(u32, u32)> = read("edges.csv")

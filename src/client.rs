@@ -109,7 +109,9 @@ impl Client {
         operation: Option<&str>,
     ) -> Result<Reply, ClientError> {
         let mut replies = self.pipeline(&[(query, variables, operation)]).await?;
-        replies.pop().unwrap_or_else(|| Err(ClientError::Protocol("no answer".into())))
+        replies
+            .pop()
+            .unwrap_or_else(|| Err(ClientError::Protocol("the server sent no answer to the request".into())))
     }
 
     /// Sends every request, then reads their answers, in order.

@@ -83,20 +83,11 @@ struct Record {
 impl Database {
     /// Imports a JSON document (`{"Type": [{...}, ...], ...}`); `name` is used in errors.
     pub fn import_json(&self, name: &str, text: &str) -> Result<ImportReport, Error> {
-        self.import_json_with(name, text, &ImportOptions::default())
+        self.import_json_with(name, text, &ImportOptions::default(), &mut |_| {})
     }
 
-    /// [`Database::import_json`] with options.
+    /// [`Database::import_json`] with options, calling `progress` after each batch.
     pub fn import_json_with(
-        &self,
-        name: &str,
-        text: &str,
-        options: &ImportOptions,
-    ) -> Result<ImportReport, Error> {
-        self.json_with_progress(name, text, options, &mut |_| {})
-    }
-
-    fn json_with_progress(
         &self,
         name: &str,
         text: &str,
@@ -132,20 +123,11 @@ impl Database {
     /// (once to find the uids the file defines, once per batch) so that only one batch of
     /// parsed records is held at a time.
     pub fn import_ndjson(&self, name: &str, text: &str) -> Result<ImportReport, Error> {
-        self.import_ndjson_with(name, text, &ImportOptions::default())
+        self.import_ndjson_with(name, text, &ImportOptions::default(), &mut |_| {})
     }
 
-    /// [`Database::import_ndjson`] with options.
+    /// [`Database::import_ndjson`] with options, calling `progress` after each batch.
     pub fn import_ndjson_with(
-        &self,
-        name: &str,
-        text: &str,
-        options: &ImportOptions,
-    ) -> Result<ImportReport, Error> {
-        self.ndjson_with_progress(name, text, options, &mut |_| {})
-    }
-
-    fn ndjson_with_progress(
         &self,
         name: &str,
         text: &str,
@@ -173,7 +155,7 @@ impl Database {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|error| Error::Io { path: name.clone(), error })?;
         match path.extension().and_then(|e| e.to_str()) {
-            Some("ndjson" | "jsonl") => self.ndjson_with_progress(&name, &text, options, progress),
+            Some("ndjson" | "jsonl") => self.import_ndjson_with(&name, &text, options, progress),
             Some("csv") => {
                 // `Type.csv` holds nodes, `Type.field.csv` edges.
                 let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
@@ -182,7 +164,7 @@ impl Database {
                     false => self.import_csv_nodes_with(&name, stem, &text, options, progress),
                 }
             }
-            _ => self.json_with_progress(&name, &text, options, progress),
+            _ => self.import_json_with(&name, &text, options, progress),
         }
     }
 

@@ -312,9 +312,9 @@ impl Database {
             let ends_group = !more
                 || in_batch == per_batch
                 || source.as_ref().is_some_and(|(cell, _, _)| *cell != record[0]);
-            if ends_group && let Some((_, src, first)) = source.take() {
+            // A source is only held inside a transaction, so both are there or neither.
+            if ends_group && let (Some((_, src, first)), Some(txn)) = (source.take(), txn.as_mut()) {
                 let at = At { file, line: first };
-                let txn = txn.as_mut().ok_or_else(|| at.err("-", "no transaction"))?;
                 crate::mutate::link(txn, stored, list, src, &dsts)
                     .map_err(|e| at.err(field, e.to_string()))?;
                 report.edges += dsts.len() as u64;

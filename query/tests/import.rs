@@ -160,7 +160,7 @@ fn batches_commit_one_by_one_and_references_cross_them() {
     let text = "{\"__typename\": \"Person\", \"id\": \"0x1\", \"name\": \"A\", \"knows\": [{\"id\": \"0x3\"}]}\n\
                 {\"__typename\": \"Person\", \"id\": \"0x2\", \"name\": \"B\"}\n\
                 {\"__typename\": \"Person\", \"id\": \"0x3\", \"name\": \"C\", \"age\": 3}\n";
-    let r = db.import_ndjson_with("p.ndjson", text, &opts).unwrap();
+    let r = db.import_ndjson_with("p.ndjson", text, &opts, &mut |_| {}).unwrap();
     assert_eq!(r, ImportReport { nodes: 3, edges: 1, batches: 2 });
     assert_eq!(
         q(&db, "{ getPerson(id: \"0x1\") { knows { name age } } }"),
@@ -172,7 +172,7 @@ fn batches_commit_one_by_one_and_references_cross_them() {
                 {\"__typename\": \"Person\", \"id\": \"0x11\", \"name\": \"E\"}\n\
                 {\"__typename\": \"Person\", \"id\": \"0x12\", \"name\": \"F\"}\n\
                 {\"__typename\": \"Person\", \"id\": \"0x13\", \"name\": 5}\n";
-    let e = db.import_ndjson_with("q.ndjson", text, &opts).unwrap_err();
+    let e = db.import_ndjson_with("q.ndjson", text, &opts, &mut |_| {}).unwrap_err();
     assert_eq!(e.to_string(), "q.ndjson:4: Person.name: expected String, found 5");
     assert_eq!(
         q(&db, "{ queryPerson(filter: {id: [\"0x10\", \"0x11\", \"0x12\"]}) { name } }"),
@@ -181,7 +181,12 @@ fn batches_commit_one_by_one_and_references_cross_them() {
 
     // Bad JSON on a line is found before anything is applied.
     let e = db
-        .import_ndjson_with("r.ndjson", "{\"__typename\": \"Person\", \"name\": \"G\"}\n{oops\n", &opts)
+        .import_ndjson_with(
+            "r.ndjson",
+            "{\"__typename\": \"Person\", \"name\": \"G\"}\n{oops\n",
+            &opts,
+            &mut |_| {},
+        )
         .unwrap_err();
     assert_eq!(e.to_string(), "r.ndjson:2: -: bad JSON: key must be a string at line 1 column 2");
     assert_eq!(
