@@ -154,3 +154,124 @@ fn a_bulk_load_of_contiguous_uids_into_an_empty_store() {
     let store = Store::open(dir.path()).unwrap();
     check(&store);
 }
+
+/// Edges alone, in several bulk records onto nodes that exist (what a CSV edge import makes),
+/// with small commits between them that delete a node, create one whose type sorts before
+/// nodes already in the base (so the next rebuild moves numbers out of order) and remove
+/// edges: every list is what a plain model says, and values and indexes are kept, before and
+/// after a checkpoint and a reopen.
+#[test]
+fn bulk_edge_records_merge_into_the_lists_already_held() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let dir = tempfile::tempdir().unwrap();
+    // Persons 2..=n+1; the newcomer takes uid 1, so it sorts first among them.
+    let n: u64 = 12_000;
+    let (newcomer, gone) = (1u64, 17u64);
+    let people = || 2..=n + 1;
+    let store =
+        Store::open_with(dir.path(), Options { checkpoint_on_close: false, ..Options::default() }).unwrap();
+    let mut model: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
+    let mut txn = store.write().unwrap();
+    define(&mut txn);
+    for u in people() {
+        txn.create_node(PERSON, Some(u)).unwrap();
+        txn.set(u, AGE, Value::Int((u % 90) as i64)).unwrap();
+    }
+    for o in n + 2..=n + 6 {
+        txn.create_node(ORG, Some(o)).unwrap();
+        txn.add_edge(STAFF, o, o - n).unwrap();
+    }
+    txn.commit().unwrap();
+
+    let bulk = |store: &Store, model: &mut BTreeMap<u64, BTreeSet<u64>>, round: u64| {
+        let mut txn = store.write().unwrap();
+        for src in people().chain([newcomer]).filter(|&s| s != gone) {
+            let mut dsts: Vec<u64> = (0..9)
+                .map(|k| (src * 7919 + k * 104_729 + round * 15_485_863) % n + 2)
+                .chain((round > 0 && src % 100 == 0).then_some(newcomer))
+                .filter(|&t| t != gone)
+                .collect();
+            dsts.sort_unstable();
+            dsts.dedup();
+            if round == 0 && src == newcomer {
+                continue;
+            }
+            txn.add_edges(KNOWS, src, &dsts).unwrap();
+            model.entry(src).or_default().extend(dsts);
+        }
+        txn.commit().unwrap();
+        assert_eq!(store.snapshot().stats().delta_lists, 0, "round {round} went into the base");
+    };
+    let check = |store: &Store, model: &BTreeMap<u64, BTreeSet<u64>>, deleted: bool| {
+        let mut inn: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+        for (&s, ts) in model {
+            for &t in ts {
+                inn.entry(t).or_default().push(s);
+            }
+        }
+        for u in people().chain([newcomer]) {
+            let out: Vec<u64> = model.get(&u).map(|s| s.iter().copied().collect()).unwrap_or_default();
+            assert_eq!(neighbors(store, KNOWS, Direction::Out, u), out, "out of {u}");
+            assert_eq!(
+                neighbors(store, KNOWS, Direction::In, u),
+                inn.remove(&u).unwrap_or_default(),
+                "in of {u}"
+            );
+        }
+        // Lists are kept sorted by dense number (readers merge and search them).
+        let snap = store.snapshot();
+        for d in 0..snap.dense_len() {
+            for dir in [Direction::Out, Direction::In] {
+                assert!(snap.neighbors(KNOWS, dir, d).is_sorted_by(|a, b| a < b), "{dir:?} list of {d}");
+            }
+        }
+        assert_eq!(snap.dense(gone).is_none(), deleted);
+        for u in [2, 89, 90, n + 1] {
+            let d = snap.dense(u).unwrap();
+            assert_eq!(snap.value(d, AGE).unwrap().map(|v| v.to_value()), Some(Value::Int((u % 90) as i64)));
+        }
+        let at_89: Vec<u64> = snap
+            .range(AGE, Bound::Included(&Value::Int(89)), Bound::Unbounded)
+            .unwrap()
+            .iter()
+            .map(|&d| snap.uid(d))
+            .collect();
+        assert_eq!(at_89, people().filter(|u| u % 90 == 89).collect::<Vec<_>>());
+        for o in n + 2..=n + 6 {
+            assert_eq!(neighbors(store, STAFF, Direction::Out, o), vec![o - n]);
+            assert_eq!(neighbors(store, ORG_OF, Direction::Out, o - n), vec![o]);
+        }
+        assert!(store.check().unwrap().is_ok());
+    };
+
+    bulk(&store, &mut model, 0);
+    check(&store, &model, false);
+    // Between bulk records: a deletion, a Person created after the Orgs (at the next rebuild
+    // it sorts before every node of the base) with edges both ways, an edge removed.
+    let mut txn = store.write().unwrap();
+    txn.delete_node(gone).unwrap();
+    model.remove(&gone);
+    model.values_mut().for_each(|ts| {
+        ts.remove(&gone);
+    });
+    txn.create_node(PERSON, Some(newcomer)).unwrap();
+    txn.set(newcomer, AGE, Value::Int(5)).unwrap();
+    txn.add_edges(KNOWS, 5, &[newcomer]).unwrap();
+    txn.add_edges(KNOWS, newcomer, &[9]).unwrap();
+    model.entry(5).or_default().insert(newcomer);
+    model.entry(newcomer).or_default().insert(9);
+    let first = *model[&3].iter().next().unwrap();
+    txn.remove_edge(KNOWS, 3, first).unwrap();
+    model.get_mut(&3).unwrap().remove(&first);
+    txn.commit().unwrap();
+    check(&store, &model, true);
+    bulk(&store, &mut model, 1);
+    check(&store, &model, true);
+    bulk(&store, &mut model, 2);
+    check(&store, &model, true);
+    store.checkpoint().unwrap();
+    check(&store, &model, true);
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    check(&store, &model, true);
+}

@@ -10,13 +10,12 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use crate::catalog::{Catalog, CatalogChange, EdgeId, PropId, TypeId};
+use crate::index::adjacency::{CsrBuilder, DEAD, Renumber, merge_direction};
 use crate::index::apply::ValuesAt;
 use crate::index::tokens::keys_of_value;
 use crate::index::{Base, Csr, Dense, Direction, IndexKind, Postings, PropColumn, State, ValueRef};
 use crate::record::Op;
 use crate::value::ValueView;
-
-const DEAD: u32 = u32::MAX;
 
 /// Records with at least this many node creations and edge additions are applied by
 /// rebuilding the base, when they are also large next to what the state already holds.
@@ -60,99 +59,6 @@ impl UidLookup {
             }
             UidLookup::Map(m) => m.get(&uid).copied(),
         }
-    }
-}
-
-/// Calls its argument once per (node, neighbor) pair of one edge type.
-type PairVisitor<'a> = dyn Fn(&mut dyn FnMut(u32, u32)) -> Result<(), String> + 'a;
-
-/// Builds one CSR over a dense range in two passes over the same pairs: count degrees, then
-/// place neighbors; each list is then sorted and its duplicates squeezed out.
-struct CsrBuilder {
-    first: u32,
-    offsets: Vec<u64>,
-    fill: Vec<u64>,
-    targets: Vec<u32>,
-}
-
-impl CsrBuilder {
-    fn new((first, end): (u32, u32)) -> Self {
-        CsrBuilder {
-            first,
-            offsets: vec![0; (end - first) as usize + 1],
-            fill: Vec::new(),
-            targets: Vec::new(),
-        }
-    }
-
-    #[inline]
-    fn count(&mut self, node: u32) {
-        self.offsets[(node - self.first) as usize + 1] += 1;
-    }
-
-    fn allocate(&mut self) {
-        for i in 1..self.offsets.len() {
-            self.offsets[i] += self.offsets[i - 1];
-        }
-        self.fill = self.offsets.clone();
-        self.targets = vec![0; *self.offsets.last().unwrap_or(&0) as usize];
-    }
-
-    #[inline]
-    fn place(&mut self, node: u32, nbr: u32) {
-        let slot = &mut self.fill[(node - self.first) as usize];
-        self.targets[*slot as usize] = nbr;
-        *slot += 1;
-    }
-
-    /// Places every pair the way `place` would, but first sorts them coarsely by node into
-    /// buckets that each cover a cache-sized slice of the arrays: for the in-direction the
-    /// nodes arrive in no order, and direct placement would miss the cache on nearly every
-    /// pair. `flip` takes (a, b) pairs as (neighbor, node).
-    fn place_bucketed(&mut self, visit: &PairVisitor<'_>, flip: bool) -> Result<(), String> {
-        let nodes = self.offsets.len() - 1;
-        let shift = (usize::BITS - nodes.leading_zeros()).saturating_sub(6);
-        let mut buckets: Vec<Vec<(u32, u32)>> = (0..=(nodes >> shift))
-            .map(|b| {
-                let lo = (b << shift).min(nodes);
-                let hi = ((b + 1) << shift).min(nodes);
-                Vec::with_capacity((self.offsets[hi] - self.offsets[lo]) as usize)
-            })
-            .collect();
-        let first = self.first;
-        visit(&mut |a, b| {
-            let (node, nbr) = if flip { (b, a) } else { (a, b) };
-            buckets[((node - first) as usize) >> shift].push((node, nbr));
-        })?;
-        for bucket in buckets {
-            for (node, nbr) in bucket {
-                self.place(node, nbr);
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(mut self) -> Csr {
-        let mut write = 0usize;
-        let mut start = 0usize;
-        for i in 1..self.offsets.len() {
-            let end = self.offsets[i] as usize;
-            self.targets[start..end].sort_unstable();
-            let mut prev = None;
-            for j in start..end {
-                let t = self.targets[j];
-                if prev != Some(t) {
-                    self.targets[write] = t;
-                    write += 1;
-                    prev = Some(t);
-                }
-            }
-            start = end;
-            self.offsets[i] = write as u64;
-        }
-        self.targets.truncate(write);
-        self.targets.shrink_to_fit();
-        Csr { first: self.first, offsets: self.offsets.into(), targets: self.targets.into() }
     }
 }
 
@@ -266,18 +172,15 @@ impl State {
         if rows.windows(2).any(|w| w[0].1 == w[1].1) {
             return Err("a node is created twice".into());
         }
-        let mut renumber = vec![DEAD; old_len as usize];
         let mut ranges = vec![(0u32, 0u32); catalog.types.len()];
-        for (new, &(ty, _, old)) in rows.iter().enumerate() {
-            if old != DEAD {
-                renumber[old as usize] = new as u32;
-            }
+        for (new, &(ty, _, _)) in rows.iter().enumerate() {
             let r = &mut ranges[ty as usize];
             if r.0 == r.1 {
                 *r = (new as u32, new as u32);
             }
             r.1 = new as u32 + 1;
         }
+        let renumber = Renumber::new(rows.iter().map(|r| r.2).collect(), old_len);
         let uids: Vec<u64> = rows.iter().map(|r| r.1).collect();
         drop(rows);
         let lookup =
@@ -300,12 +203,27 @@ impl State {
             if prop.dropped {
                 continue;
             }
+            let old = self.catalog.property(p as PropId).ok();
+            // Untouched since the base, same numbers, same indexes: the base's arrays serve.
+            let unchanged = renumber.identity
+                && sets[p].is_empty()
+                && self.delta.props.is_empty()
+                && self.delta.postings.is_empty()
+                && old.is_some_and(|o| o.indexes == prop.indexes);
+            if unchanged {
+                props[p] = self.base.props.get(p).cloned().unwrap_or_default();
+                for kind in IndexKind::for_set(prop.indexes) {
+                    let kept = self.base.postings.get(&(p as PropId, kind)).cloned().unwrap_or_default();
+                    postings.insert((p as PropId, kind), kept);
+                }
+                continue;
+            }
             let mut vals = std::mem::take(&mut sets[p]);
-            if self.catalog.property(p as PropId).is_ok() {
+            if old.is_some() {
                 vals.extend(
                     self.nodes_with(p as PropId)
                         .into_iter()
-                        .map(|(n, r)| (renumber[n as usize], 0, r))
+                        .map(|(n, r)| (renumber.new_of_old[n as usize], 0, r))
                         .filter(|&(n, _, _)| n != DEAD),
                 );
             }
@@ -342,27 +260,22 @@ impl State {
             };
         }
 
-        // Edges: the state's out-lists plus the record's additions, per edge type, visited
-        // twice (count, then place).
+        // Edges: per edge type, the record's additions grouped by node in each direction, then
+        // merged with the state's lists (`adjacency`), one direction per thread.
         let mut adjacency = vec![[Csr::default(), Csr::default()]; catalog.edges.len()];
         for (e, edge) in catalog.edges.iter().enumerate() {
             if edge.dropped {
                 continue;
             }
             let e = e as EdgeId;
-            let old_nodes: Vec<Dense> = match self.catalog.edge(e) {
-                Ok(old) => {
-                    let (start, end) = self.base.type_range(old.source);
-                    let delta_nodes = (self.base.len()..old_len).filter(|&d| self.node_type(d) == old.source);
-                    (start..end).chain(delta_nodes).filter(|&d| renumber[d as usize] != DEAD).collect()
-                }
-                Err(_) => Vec::new(),
-            };
+            let old_edge = self.catalog.edge(e).is_ok().then_some(e);
+            let (rs, rt) = (ranges[edge.source as usize], ranges[edge.target as usize]);
+            let adds = extra.iter().any(|op| matches!(op, Op::AddEdges { edge, .. } if *edge == e));
             // The record's additions: resolved on every pass when that is a subtraction, else
             // resolved once into a list that every pass reads sequentially.
             let cheap = matches!(lookup, UidLookup::Range { .. });
             let mut added: Vec<(u32, u32)> = Vec::new();
-            if !cheap {
+            if adds && !cheap {
                 for_each_added(extra, e, &resolve, &mut |s, t| added.push((s, t)))?;
             }
             let visit = |f: &mut dyn FnMut(u32, u32)| -> Result<(), String> {
@@ -372,46 +285,41 @@ impl State {
                 for &(s, t) in &added {
                     f(s, t);
                 }
-                for &d in &old_nodes {
-                    for &t in self.neighbors(e, Direction::Out, d) {
-                        let t = renumber[t as usize];
-                        if t != DEAD {
-                            f(renumber[d as usize], t);
-                        }
-                    }
-                }
                 Ok(())
             };
-            let (rs, rt) = (ranges[edge.source as usize], ranges[edge.target as usize]);
-            let (mut out, mut inn) = (CsrBuilder::new(rs), CsrBuilder::new(rt));
-            let mut misfit = None;
-            visit(&mut |s, t| {
-                if (rs.0..rs.1).contains(&s) && (rt.0..rt.1).contains(&t) {
-                    out.count(s);
-                    inn.count(t);
-                } else if misfit.is_none() {
-                    misfit = Some((s, t));
+            let mut builders = None;
+            if adds {
+                let (mut out, mut inn) = (CsrBuilder::new(rs), CsrBuilder::new(rt));
+                let mut misfit = None;
+                visit(&mut |s, t| {
+                    if (rs.0..rs.1).contains(&s) && (rt.0..rt.1).contains(&t) {
+                        out.count(s);
+                        inn.count(t);
+                    } else if misfit.is_none() {
+                        misfit = Some((s, t));
+                    }
+                })?;
+                if let Some((s, t)) = misfit {
+                    return Err(format!(
+                        "edge {} from {:#x} to {:#x} does not fit its types",
+                        catalog.edge_name(e),
+                        uids[s as usize],
+                        uids[t as usize]
+                    ));
                 }
-            })?;
-            if let Some((s, t)) = misfit {
-                return Err(format!(
-                    "edge {} from {:#x} to {:#x} does not fit its types",
-                    catalog.edge_name(e),
-                    uids[s as usize],
-                    uids[t as usize]
-                ));
+                builders = Some((out, inn));
             }
-            // The two directions are placed on two threads: the in-direction's writes land all
-            // over its array and dominate, so the out-direction comes nearly for free.
+            let (out_adds, in_adds) = builders.unzip();
+            let renumber = &renumber;
             let (out, inn) = std::thread::scope(|scope| {
                 let visit = &visit;
                 let out = scope.spawn(move || -> Result<Csr, String> {
-                    out.allocate();
-                    visit(&mut |s, t| out.place(s, t))?;
-                    Ok(out.finish())
+                    let adds = out_adds.map(|b| b.place_all(visit, false)).transpose()?.unwrap_or_default();
+                    Ok(merge_direction(self, old_edge, Direction::Out, rs, renumber, &adds))
                 });
-                inn.allocate();
-                let inn = inn.place_bucketed(visit, true).map(|()| inn.finish());
+                let inn = in_adds.map(|b| b.place_all(visit, true)).transpose().map(|adds| {
+                    merge_direction(self, old_edge, Direction::In, rt, renumber, &adds.unwrap_or_default())
+                });
                 (out.join(), inn)
             });
             let out = out.map_err(|_| "building an adjacency index panicked".to_string())??;

@@ -15,6 +15,7 @@
 //! The delta lives in persistent (structurally shared) maps, so a commit produces a new state
 //! in time proportional to what it changed, and older snapshots keep theirs.
 
+mod adjacency;
 pub mod apply;
 pub mod build;
 pub mod column;

@@ -1,0 +1,261 @@
+//! Building a base's adjacency: per edge type and direction, the old state's lists, renumbered,
+//! merged with a record's additions and written out in node order.
+//!
+//! The old lists are read in place (from the old base's CSR or the delta) and copied once, so
+//! the cost is one sequential pass over what the state holds plus a counting sort of only what
+//! the record adds. When the renumbering keeps every old node's number (a bulk record of edges
+//! between existing nodes, or a checkpoint after commits that created none) old lists are
+//! copied slice by slice; when it keeps their order they are mapped; otherwise each mapped list
+//! is sorted again.
+
+use crate::catalog::EdgeId;
+use crate::index::{Csr, Dense, Direction, State};
+
+/// A dense number that does not survive (deleted node), or a node with no old number.
+pub(super) const DEAD: u32 = u32::MAX;
+
+/// How old dense numbers map to new ones across a rebuild.
+pub(super) struct Renumber {
+    /// Old dense -> new dense; `DEAD` for nodes that do not survive.
+    pub new_of_old: Vec<u32>,
+    /// New dense -> old dense; `DEAD` for nodes the record creates.
+    pub old_of_new: Vec<u32>,
+    /// Whether `new_of_old` increases over surviving nodes, so old lists stay sorted.
+    pub monotone: bool,
+    /// Whether every old node survives with its own number.
+    pub identity: bool,
+}
+
+impl Renumber {
+    /// From the new order: `old_of_new[n]` is the old number of new node `n` (or `DEAD`), and
+    /// there were `old_len` old numbers.
+    pub fn new(old_of_new: Vec<u32>, old_len: u32) -> Renumber {
+        let mut new_of_old = vec![DEAD; old_len as usize];
+        for (n, &o) in old_of_new.iter().enumerate() {
+            if o != DEAD {
+                new_of_old[o as usize] = n as u32;
+            }
+        }
+        let mut last = None;
+        let monotone = new_of_old.iter().filter(|&&n| n != DEAD).all(|&n| {
+            let up = last.is_none_or(|l| n > l);
+            last = Some(n);
+            up
+        });
+        let identity = new_of_old.iter().enumerate().all(|(o, &n)| n == o as u32);
+        Renumber { new_of_old, old_of_new, monotone, identity }
+    }
+}
+
+/// Calls its argument once per (node, neighbor) pair a record adds along one edge type.
+pub(super) type PairVisitor<'a> = dyn Fn(&mut dyn FnMut(u32, u32)) -> Result<(), String> + 'a;
+
+/// Builds one CSR over a dense range in two passes over the same pairs: count degrees, then
+/// place neighbors; each list is then sorted and its duplicates squeezed out.
+pub(super) struct CsrBuilder {
+    first: u32,
+    offsets: Vec<u64>,
+    fill: Vec<u64>,
+    targets: Vec<u32>,
+}
+
+impl CsrBuilder {
+    pub fn new((first, end): (u32, u32)) -> Self {
+        CsrBuilder {
+            first,
+            offsets: vec![0; (end - first) as usize + 1],
+            fill: Vec::new(),
+            targets: Vec::new(),
+        }
+    }
+
+    #[inline]
+    pub fn count(&mut self, node: u32) {
+        self.offsets[(node - self.first) as usize + 1] += 1;
+    }
+
+    fn allocate(&mut self) {
+        for i in 1..self.offsets.len() {
+            self.offsets[i] += self.offsets[i - 1];
+        }
+        self.fill = self.offsets.clone();
+        self.targets = vec![0; *self.offsets.last().unwrap_or(&0) as usize];
+    }
+
+    #[inline]
+    fn place(&mut self, node: u32, nbr: u32) {
+        let slot = &mut self.fill[(node - self.first) as usize];
+        self.targets[*slot as usize] = nbr;
+        *slot += 1;
+    }
+
+    /// Places every pair (after `count` saw each), `flip` taking (a, b) as (neighbor, node),
+    /// and sorts each list. Out-direction pairs arrive grouped by source (a record adds edges
+    /// per source) and are placed directly; flipped ones arrive in no order and are first
+    /// sorted coarsely by node into buckets that each cover a cache-sized slice of the arrays,
+    /// or nearly every pair would miss the cache.
+    pub fn place_all(mut self, visit: &PairVisitor<'_>, flip: bool) -> Result<Csr, String> {
+        self.allocate();
+        if !flip {
+            visit(&mut |node, nbr| self.place(node, nbr))?;
+            return Ok(self.finish());
+        }
+        let nodes = self.offsets.len() - 1;
+        let shift = (usize::BITS - nodes.leading_zeros()).saturating_sub(6);
+        let mut buckets: Vec<Vec<(u32, u32)>> = (0..=(nodes >> shift))
+            .map(|b| {
+                let lo = (b << shift).min(nodes);
+                let hi = ((b + 1) << shift).min(nodes);
+                Vec::with_capacity((self.offsets[hi] - self.offsets[lo]) as usize)
+            })
+            .collect();
+        let first = self.first;
+        visit(&mut |a, b| {
+            let (node, nbr) = if flip { (b, a) } else { (a, b) };
+            buckets[((node - first) as usize) >> shift].push((node, nbr));
+        })?;
+        for bucket in buckets {
+            for (node, nbr) in bucket {
+                self.place(node, nbr);
+            }
+        }
+        Ok(self.finish())
+    }
+
+    fn finish(mut self) -> Csr {
+        let mut write = 0usize;
+        let mut start = 0usize;
+        for i in 1..self.offsets.len() {
+            let end = self.offsets[i] as usize;
+            let list = &mut self.targets[start..end];
+            if !list.is_sorted() {
+                list.sort_unstable();
+            }
+            let mut prev = None;
+            for j in start..end {
+                let t = self.targets[j];
+                if prev != Some(t) {
+                    self.targets[write] = t;
+                    write += 1;
+                    prev = Some(t);
+                }
+            }
+            start = end;
+            self.offsets[i] = write as u64;
+        }
+        self.targets.truncate(write);
+        self.targets.shrink_to_fit();
+        Csr { first: self.first, offsets: self.offsets.into(), targets: self.targets.into() }
+    }
+}
+
+/// The list of `node` in a CSR, empty when it lies outside the CSR's range.
+fn list_of(csr: &Csr, node: Dense) -> &[u32] {
+    let i = node.wrapping_sub(csr.first) as usize;
+    match csr.offsets.get(i..i.wrapping_add(2)) {
+        Some(&[a, b]) => &csr.targets[a as usize..b as usize],
+        _ => &[],
+    }
+}
+
+/// Appends the union of two sorted, duplicate-free lists to `out`, sorted.
+fn merge_into(out: &mut Vec<u32>, a: &[u32], b: &[u32]) {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        out.push(x.min(y));
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+}
+
+/// One direction of one edge type over the new dense range `range`: each node's old list
+/// (read from `state` along `old_edge`, when the edge existed before) renumbered and merged
+/// with its list in `added` (new numbers, sorted, duplicate-free).
+pub(super) fn merge_direction(
+    state: &State,
+    old_edge: Option<EdgeId>,
+    dir: Direction,
+    range: (u32, u32),
+    renumber: &Renumber,
+    added: &Csr,
+) -> Csr {
+    let old_adjacency = old_edge.map(|e| state.adjacency(e, dir));
+    let old_total = old_edge.and_then(|e| state.base.csr(e, dir)).map_or(0, |c| c.targets.len());
+    let mut offsets = Vec::with_capacity((range.1 - range.0) as usize + 1);
+    let mut targets = Vec::with_capacity(old_total + added.targets.len());
+    offsets.push(0u64);
+    let mut scratch = Vec::new();
+    for node in range.0..range.1 {
+        let old_node = renumber.old_of_new[node as usize];
+        let old: &[u32] = match old_adjacency {
+            Some(adj) if old_node != DEAD => adj.neighbors(old_node),
+            _ => &[],
+        };
+        let old = if renumber.identity {
+            old
+        } else {
+            scratch.clear();
+            scratch.extend(old.iter().map(|&t| renumber.new_of_old[t as usize]).filter(|&t| t != DEAD));
+            if !renumber.monotone {
+                scratch.sort_unstable();
+            }
+            &scratch
+        };
+        let add = list_of(added, node);
+        if add.is_empty() {
+            targets.extend_from_slice(old);
+        } else {
+            merge_into(&mut targets, old, add);
+        }
+        offsets.push(targets.len() as u64);
+    }
+    targets.shrink_to_fit();
+    Csr { first: range.0, offsets: offsets.into(), targets: targets.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merging_keeps_order_and_drops_duplicates() {
+        let mut out = vec![9];
+        merge_into(&mut out, &[1, 4, 6], &[2, 4, 7, 8]);
+        assert_eq!(out, [9, 1, 2, 4, 6, 7, 8]);
+        out.clear();
+        merge_into(&mut out, &[], &[3]);
+        merge_into(&mut out, &[5], &[]);
+        assert_eq!(out, [3, 5]);
+    }
+
+    #[test]
+    fn renumbering_is_classified() {
+        let same = Renumber::new(vec![0, 1, 2], 3);
+        assert!(same.identity && same.monotone);
+        // Old 1 deleted, a new node appended: order kept, numbers not.
+        let shifted = Renumber::new(vec![0, 2, DEAD], 3);
+        assert!(!shifted.identity && shifted.monotone);
+        assert_eq!(shifted.new_of_old, [0, DEAD, 1]);
+        // A node created since the base sorts before base nodes of a later type.
+        let moved = Renumber::new(vec![0, 2, 1], 3);
+        assert!(!moved.identity && !moved.monotone);
+    }
+
+    #[test]
+    fn a_builder_sorts_and_dedups_each_list() {
+        let pairs = [(3u32, 7u32), (1, 9), (3, 2), (3, 7), (2, 1)];
+        let visit = |f: &mut dyn FnMut(u32, u32)| -> Result<(), String> {
+            pairs.iter().for_each(|&(a, b)| f(a, b));
+            Ok(())
+        };
+        let mut out = CsrBuilder::new((1, 4));
+        pairs.iter().for_each(|&(a, _)| out.count(a));
+        let csr = out.place_all(&visit, false).unwrap();
+        assert_eq!((list_of(&csr, 1), list_of(&csr, 2), list_of(&csr, 3)), (&[9][..], &[1][..], &[2, 7][..]));
+        assert_eq!(list_of(&csr, 0), &[] as &[u32]);
+        assert_eq!(list_of(&csr, 4), &[] as &[u32]);
+    }
+}
