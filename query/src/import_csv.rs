@@ -107,6 +107,13 @@ enum EndKey {
 /// Stored `@id` values to uids: Int keys as integers, others by their encoding (exact: equal
 /// values encode alike).
 enum XidMap {
+    /// Int keys filling a range `[first, first + len)` whose nodes have the uids `uid0 + key -
+    /// first` (nodes imported in key order with fresh uids): found by arithmetic, no table.
+    IntSequence {
+        first: i64,
+        len: u64,
+        uid0: u64,
+    },
     /// Int keys filling most of a range `[first, first + len)`: the uid at `key - first` (0
     /// where no node has that key; 0 is never a uid).
     IntRange {
@@ -128,6 +135,9 @@ impl XidMap {
         let mut uids = vec![0u64; span as usize];
         for (k, uid) in map {
             uids[(k - lo) as usize] = uid;
+        }
+        if uids.iter().enumerate().all(|(i, &u)| u != 0 && u.wrapping_sub(i as u64) == uids[0]) {
+            return XidMap::IntSequence { first: lo, len: span as u64, uid0: uids[0] };
         }
         XidMap::IntRange { first: lo, uids }
     }
@@ -415,6 +425,10 @@ fn resolve(
                 cell.trim().parse().map_err(|_| at.err(column, format!("expected Int, found {cell:?}")))
             };
             match by_value {
+                XidMap::IntSequence { first, len, uid0 } => {
+                    let offset = int()?.checked_sub(*first).and_then(|o| u64::try_from(o).ok());
+                    offset.filter(|o| o < len).map(|o| uid0 + o).ok_or_else(missing)
+                }
                 XidMap::IntRange { first, uids } => {
                     let offset = int()?.checked_sub(*first).and_then(|o| usize::try_from(o).ok());
                     offset.and_then(|o| uids.get(o).copied()).filter(|&u| u != 0).ok_or_else(missing)

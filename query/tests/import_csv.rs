@@ -161,11 +161,14 @@ fn each_bad_file_gets_its_error_and_nothing_of_its_batch_is_applied() {
     );
 }
 
-/// Int keys are found whether they fill their range (a table) or not (a hash), negative ones
-/// included; a key no node has is an error either way.
+/// Int keys are found whether their nodes' uids follow them (arithmetic), they fill most of
+/// their range (a table, holes included) or not (a hash), negative ones included; a key no
+/// node has is an error in every case, inside the range or outside it.
 #[test]
 fn edges_by_dense_and_sparse_int_keys() {
-    for keys in [[1i64, 2, 3], [-5, 1_000_000, 7]] {
+    let cases =
+        [([1i64, 2, 3], [4, 0]), ([3, 1, 2], [4, 0]), ([1, 2, 5], [3, 6]), ([-5, 1_000_000, 7], [4, 8])];
+    for (keys, missing) in cases {
         let (_dir, db) = db();
         let nodes: String = keys.iter().map(|k| format!("{k},p{k}\n")).collect();
         db.import_csv_nodes("p.csv", "Person", &format!("key,name\n{nodes}")).unwrap();
@@ -186,7 +189,11 @@ fn edges_by_dense_and_sparse_int_keys() {
         let want: Vec<String> =
             sorted.iter().map(|&k| format!("{{\"key\":{k},\"knows\":{}}}", knows(k))).collect();
         assert_eq!(answer, format!("{{\"data\":{{\"queryPerson\":[{}]}}}}", want.join(",")));
-        let e = db.import_csv_edges("e.csv", "Person.knows", "key,key\n4,1\n").unwrap_err();
-        assert_eq!(e.to_string(), "e.csv:2: key: no node has key 4");
+        for m in missing {
+            let e = db
+                .import_csv_edges("e.csv", "Person.knows", &format!("key,key\n{},{m}\n", keys[0]))
+                .unwrap_err();
+            assert_eq!(e.to_string(), format!("e.csv:2: key: no node has key {m}"), "{keys:?}");
+        }
     }
 }
