@@ -103,6 +103,33 @@ fn small_batches_commit_separately() {
     );
 }
 
+/// A bad row fails its batch only: the batches before it stay, the rows of its own batch
+/// before it do not, whether the error is a missing node or malformed CSV.
+#[test]
+fn an_edge_error_keeps_the_batches_before_it() {
+    for (bad, message) in [
+        ("0,9\n", "e.csv:6: key: no node has key 9"),
+        (
+            "0,1,2\n",
+            "e.csv:6: -: bad CSV: CSV error: record 5 (line: 6, byte: 24): found record with 3 fields, but the previous record has 2 fields",
+        ),
+    ] {
+        let (_dir, db) = db();
+        let nodes: String = (0..6).map(|k| format!("{k},p{k}\n")).collect();
+        db.import_csv_nodes("p.csv", "Person", &format!("key,name\n{nodes}")).unwrap();
+        let opts = ImportOptions { csv_batch_rows: 2, ..Default::default() };
+        let mut seen = Vec::new();
+        let edges = format!("key,key\n0,1\n0,2\n0,3\n1,4\n{bad}1,5\n");
+        let e = db.import_csv_edges_with("e.csv", "Person.knows", &edges, &opts, &mut |p| seen.push(p.edges));
+        assert_eq!(e.unwrap_err().to_string(), message);
+        assert_eq!(seen, [2, 4], "two batches committed");
+        assert_eq!(
+            query(&db, "{ queryPerson(filter: {key: {le: 1}}) { key knows { key } } }"),
+            r#"{"data":{"queryPerson":[{"key":0,"knows":[{"key":1},{"key":2},{"key":3}]},{"key":1,"knows":[{"key":4}]}]}}"#
+        );
+    }
+}
+
 #[test]
 fn each_bad_file_gets_its_error_and_nothing_of_its_batch_is_applied() {
     let (_dir, db) = db();
