@@ -50,92 +50,99 @@ impl Renumber {
 /// Calls its argument once per (node, neighbor) pair a record adds along one edge type.
 pub(super) type PairVisitor<'a> = dyn Fn(&mut dyn FnMut(u32, u32)) -> Result<(), String> + 'a;
 
-/// Builds one CSR over a dense range in two passes over the same pairs: count degrees, then
-/// place neighbors; each list is then sorted and its duplicates squeezed out.
+/// Builds one CSR over a dense range in two passes over the same pairs: count, then place;
+/// each list is then sorted and its duplicates squeezed out.
+///
+/// Pairs arriving grouped by node (the out-direction: a record adds edges per source) are
+/// counted per node and placed directly. Pairs arriving in no order (`scattered`: the
+/// in-direction) would miss the cache on nearly every count and placement over a large range,
+/// so they are counted per bucket of nodes (a cache-sized slice of the arrays), sorted into
+/// their buckets, and each bucket is then counted and placed on its own.
 pub(super) struct CsrBuilder {
     first: u32,
     offsets: Vec<u64>,
-    fill: Vec<u64>,
-    targets: Vec<u32>,
+    /// For scattered pairs: log2 of the nodes per bucket, and the pairs counted per bucket.
+    buckets: Option<(u32, Vec<usize>)>,
 }
 
 impl CsrBuilder {
-    pub fn new((first, end): (u32, u32)) -> Self {
-        CsrBuilder {
-            first,
-            offsets: vec![0; (end - first) as usize + 1],
-            fill: Vec::new(),
-            targets: Vec::new(),
-        }
+    pub fn new((first, end): (u32, u32), scattered: bool) -> Self {
+        let nodes = (end - first) as usize;
+        let buckets = scattered.then(|| {
+            let shift = (usize::BITS - nodes.leading_zeros()).saturating_sub(6);
+            (shift, vec![0; (nodes >> shift) + 1])
+        });
+        CsrBuilder { first, offsets: vec![0; nodes + 1], buckets }
     }
 
     #[inline]
     pub fn count(&mut self, node: u32) {
-        self.offsets[(node - self.first) as usize + 1] += 1;
-    }
-
-    fn allocate(&mut self) {
-        for i in 1..self.offsets.len() {
-            self.offsets[i] += self.offsets[i - 1];
+        let i = (node - self.first) as usize;
+        match &mut self.buckets {
+            Some((shift, sizes)) => sizes[i >> *shift] += 1,
+            None => self.offsets[i + 1] += 1,
         }
-        self.fill = self.offsets.clone();
-        self.targets = vec![0; *self.offsets.last().unwrap_or(&0) as usize];
     }
 
-    #[inline]
-    fn place(&mut self, node: u32, nbr: u32) {
-        let slot = &mut self.fill[(node - self.first) as usize];
-        self.targets[*slot as usize] = nbr;
-        *slot += 1;
-    }
-
-    /// Places every pair (after `count` saw each), `flip` taking (a, b) as (neighbor, node),
-    /// and sorts each list. Out-direction pairs arrive grouped by source (a record adds edges
-    /// per source) and are placed directly; flipped ones arrive in no order and are first
-    /// sorted coarsely by node into buckets that each cover a cache-sized slice of the arrays,
-    /// or nearly every pair would miss the cache.
+    /// Places every pair `count` saw, `flip` taking (a, b) as (neighbor, node), and sorts each
+    /// list.
     pub fn place_all(mut self, visit: &PairVisitor<'_>, flip: bool) -> Result<Csr, String> {
-        self.allocate();
-        if !flip {
-            visit(&mut |node, nbr| self.place(node, nbr))?;
-            return Ok(self.finish());
-        }
-        let nodes = self.offsets.len() - 1;
-        let shift = (usize::BITS - nodes.leading_zeros()).saturating_sub(6);
-        let mut buckets: Vec<Vec<(u32, u32)>> = (0..=(nodes >> shift))
-            .map(|b| {
-                let lo = (b << shift).min(nodes);
-                let hi = ((b + 1) << shift).min(nodes);
-                Vec::with_capacity((self.offsets[hi] - self.offsets[lo]) as usize)
-            })
-            .collect();
         let first = self.first;
+        let Some((shift, sizes)) = self.buckets.take() else {
+            for i in 1..self.offsets.len() {
+                self.offsets[i] += self.offsets[i - 1];
+            }
+            let mut fill = self.offsets.clone();
+            let mut targets = vec![0; *self.offsets.last().unwrap_or(&0) as usize];
+            visit(&mut |a, b| {
+                let (node, nbr) = if flip { (b, a) } else { (a, b) };
+                let slot = &mut fill[(node - first) as usize];
+                targets[*slot as usize] = nbr;
+                *slot += 1;
+            })?;
+            return Ok(self.finish(targets));
+        };
+        let mut buckets: Vec<Vec<(u32, u32)>> = sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
         visit(&mut |a, b| {
             let (node, nbr) = if flip { (b, a) } else { (a, b) };
             buckets[((node - first) as usize) >> shift].push((node, nbr));
         })?;
-        for bucket in buckets {
+        let nodes = self.offsets.len() - 1;
+        let mut targets = vec![0; sizes.iter().sum()];
+        let mut fill = Vec::new();
+        for (b, bucket) in buckets.into_iter().enumerate() {
+            let (lo, hi) = ((b << shift).min(nodes), ((b + 1) << shift).min(nodes));
+            for &(node, _) in &bucket {
+                self.offsets[(node - first) as usize + 1] += 1;
+            }
+            for i in lo..hi {
+                self.offsets[i + 1] += self.offsets[i];
+            }
+            fill.clear();
+            fill.extend_from_slice(&self.offsets[lo..hi]);
             for (node, nbr) in bucket {
-                self.place(node, nbr);
+                let slot = &mut fill[(node - first) as usize - lo];
+                targets[*slot as usize] = nbr;
+                *slot += 1;
             }
         }
-        Ok(self.finish())
+        Ok(self.finish(targets))
     }
 
-    fn finish(mut self) -> Csr {
+    fn finish(mut self, mut targets: Vec<u32>) -> Csr {
         let mut write = 0usize;
         let mut start = 0usize;
         for i in 1..self.offsets.len() {
             let end = self.offsets[i] as usize;
-            let list = &mut self.targets[start..end];
+            let list = &mut targets[start..end];
             if !list.is_sorted() {
                 list.sort_unstable();
             }
             let mut prev = None;
             for j in start..end {
-                let t = self.targets[j];
+                let t = targets[j];
                 if prev != Some(t) {
-                    self.targets[write] = t;
+                    targets[write] = t;
                     write += 1;
                     prev = Some(t);
                 }
@@ -143,9 +150,9 @@ impl CsrBuilder {
             start = end;
             self.offsets[i] = write as u64;
         }
-        self.targets.truncate(write);
-        self.targets.shrink_to_fit();
-        Csr { first: self.first, offsets: self.offsets.into(), targets: self.targets.into() }
+        targets.truncate(write);
+        targets.shrink_to_fit();
+        Csr { first: self.first, offsets: self.offsets.into(), targets: targets.into() }
     }
 }
 
@@ -251,11 +258,25 @@ mod tests {
             pairs.iter().for_each(|&(a, b)| f(a, b));
             Ok(())
         };
-        let mut out = CsrBuilder::new((1, 4));
-        pairs.iter().for_each(|&(a, _)| out.count(a));
-        let csr = out.place_all(&visit, false).unwrap();
-        assert_eq!((list_of(&csr, 1), list_of(&csr, 2), list_of(&csr, 3)), (&[9][..], &[1][..], &[2, 7][..]));
-        assert_eq!(list_of(&csr, 0), &[] as &[u32]);
-        assert_eq!(list_of(&csr, 4), &[] as &[u32]);
+        for scattered in [false, true] {
+            let mut out = CsrBuilder::new((1, 4), scattered);
+            pairs.iter().for_each(|&(a, _)| out.count(a));
+            let csr = out.place_all(&visit, false).unwrap();
+            assert_eq!(
+                (list_of(&csr, 1), list_of(&csr, 2), list_of(&csr, 3)),
+                (&[9][..], &[1][..], &[2, 7][..])
+            );
+            assert_eq!(list_of(&csr, 0), &[] as &[u32]);
+            assert_eq!(list_of(&csr, 4), &[] as &[u32]);
+            // The other way round: lists of targets.
+            let mut inn = CsrBuilder::new((0, 10), scattered);
+            pairs.iter().for_each(|&(_, b)| inn.count(b));
+            let csr = inn.place_all(&visit, true).unwrap();
+            assert_eq!(
+                (list_of(&csr, 7), list_of(&csr, 9), list_of(&csr, 1)),
+                (&[3][..], &[1][..], &[2][..])
+            );
+            assert_eq!(csr.targets.len(), 4, "the duplicate 3 -> 7 squeezed out");
+        }
     }
 }

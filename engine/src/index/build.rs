@@ -289,7 +289,7 @@ impl State {
             };
             let mut builders = None;
             if adds {
-                let (mut out, mut inn) = (CsrBuilder::new(rs), CsrBuilder::new(rt));
+                let (mut out, mut inn) = (CsrBuilder::new(rs, false), CsrBuilder::new(rt, true));
                 let mut misfit = None;
                 visit(&mut |s, t| {
                     if (rs.0..rs.1).contains(&s) && (rt.0..rt.1).contains(&t) {
