@@ -64,7 +64,7 @@ pub use record::{FrameRead, LogRecord, Op, UidList, decode_payload, encode_frame
 pub use recovery::RecoveryReport;
 pub use segment::SEGMENT_HEADER;
 pub use snapshot::{AdjacencyView, IndexStats, NodeRef, Snapshot};
-pub use store::{Activity, Durability, Options, Store};
+pub use store::{Activity, BulkLoad, Durability, Options, Store};
 pub use txn::WriteTxn;
 pub use value::{DateTime, ListView, ScalarType, Value, ValueView, order_key};
 

@@ -120,6 +120,8 @@ pub(crate) struct Inner {
     /// Commits acknowledged and fsyncs issued since open (for metrics).
     commits: AtomicU64,
     fsyncs: AtomicU64,
+    /// Bulk loads under way ([`Store::bulk_load`]): automatic checkpoints wait for them.
+    bulk_loads: std::sync::atomic::AtomicUsize,
     _lock: File,
 }
 
@@ -211,6 +213,7 @@ impl Store {
             synced: Condvar::new(),
             recovery: opened.report,
             checkpoint_error: Mutex::new(None),
+            bulk_loads: Default::default(),
             opened: Instant::now(),
             last_checkpoint_ms: std::sync::atomic::AtomicU64::new(0),
             commits: AtomicU64::new(0),
@@ -421,6 +424,9 @@ impl Store {
     /// failure is not that commit's: it is kept for [`Store::last_checkpoint_error`] and the
     /// next commit tries again (the log stays the source of truth meanwhile).
     fn maybe_checkpoint(&self) {
+        if self.inner.bulk_loads.load(Ordering::Acquire) > 0 {
+            return;
+        }
         let o = &self.inner.options;
         let log_bytes = self.inner.published.load().delta.log_bytes;
         let since = self.inner.opened.elapsed().saturating_sub(Duration::from_millis(
@@ -432,6 +438,24 @@ impl Store {
             let result = self.checkpoint();
             *lock(&self.inner.checkpoint_error) = result.err().map(|e| e.to_string());
         }
+    }
+
+    /// Marks a bulk load (an import of many transactions) until the returned guard drops:
+    /// automatic checkpoints wait until then, and the guard's drop makes the one that is due.
+    /// A load of 16 M edges in batches writes one checkpoint instead of one per 64 MiB of log
+    /// (each a copy of the whole index); a crash meanwhile replays the load's records.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = quiver_engine::Store::open(dir.path()).unwrap();
+    /// {
+    ///     let _load = store.bulk_load();
+    ///     // ... many commits ...
+    /// }
+    /// ```
+    pub fn bulk_load(&self) -> BulkLoad<'_> {
+        self.inner.bulk_loads.fetch_add(1, Ordering::AcqRel);
+        BulkLoad { store: self }
     }
 
     /// Why the last automatic checkpoint failed, if it did (cleared by the next that succeeds).
@@ -555,6 +579,20 @@ impl Drop for Inner {
             && w.log.sync().is_ok()
         {
             let _ = write_checkpoint(&self.layout, &self.options, w);
+        }
+    }
+}
+
+/// A bulk load under way; see [`Store::bulk_load`].
+#[must_use = "automatic checkpoints wait only while the guard lives"]
+pub struct BulkLoad<'s> {
+    store: &'s Store,
+}
+
+impl Drop for BulkLoad<'_> {
+    fn drop(&mut self) {
+        if self.store.inner.bulk_loads.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.store.maybe_checkpoint();
         }
     }
 }

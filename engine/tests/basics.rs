@@ -6,7 +6,7 @@ mod common;
 use std::ops::Bound;
 
 use common::*;
-use quiver_engine::{CatalogChange, Direction, Error, IndexKind, Store, Value};
+use quiver_engine::{CatalogChange, Direction, Error, IndexKind, Options, Store, Value};
 
 fn s(x: &str) -> Value {
     Value::String(x.into())
@@ -399,4 +399,37 @@ fn add_edges_checks_like_add_edge() {
     txn.commit().unwrap();
     // A refused call changes nothing: p[3] was not added.
     assert_eq!(neighbors(&store, KNOWS, Direction::Out, p[0]), vec![p[1], p[2]]);
+}
+
+/// Automatic checkpoints wait while a bulk load is under way and the guard's drop makes the
+/// one that is due; without a guard each due commit checkpoints.
+#[test]
+fn automatic_checkpoints_wait_for_a_bulk_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_with(dir.path(), Options { checkpoint_bytes: 1, ..Options::default() }).unwrap();
+    let add = |i: u64| {
+        let mut txn = store.write().unwrap();
+        txn.create_node(PERSON, Some(1000 + i)).unwrap();
+        txn.commit().unwrap();
+    };
+    let mut txn = store.write().unwrap();
+    define(&mut txn);
+    txn.commit().unwrap();
+    add(0);
+    assert_eq!(store.snapshot().stats().log_bytes_since_checkpoint, 0, "each commit is due");
+    {
+        let _load = store.bulk_load();
+        let nested = store.bulk_load();
+        for i in 1..4 {
+            add(i);
+        }
+        drop(nested);
+        add(4);
+        assert!(store.snapshot().stats().log_bytes_since_checkpoint > 0, "waiting for the load");
+        assert!(store.snapshot().stats().delta_lists == 0 && store.snapshot().node_count() == 5);
+    }
+    assert_eq!(store.snapshot().stats().log_bytes_since_checkpoint, 0, "made when the load ended");
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!((store.recovery_report().replayed, store.snapshot().node_count()), (0, 5));
 }

@@ -175,6 +175,8 @@ impl Database {
         options: &ImportOptions,
         progress: ProgressFn<'_>,
     ) -> Result<ImportReport, Error> {
+        // Automatic checkpoints wait for the end of the import (declared first: dropped last).
+        let _load = self.store().bulk_load();
         let per_batch = options.batch_records.max(1);
         let loaded = self.loaded()?;
         // Pre-pass: the uids the file defines, and the largest uid it names.

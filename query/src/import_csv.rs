@@ -169,6 +169,8 @@ impl Database {
         options: &ImportOptions,
         progress: ProgressFn<'_>,
     ) -> Result<ImportReport, Error> {
+        // Automatic checkpoints wait for the end of the import (declared first: dropped last).
+        let _load = self.store().bulk_load();
         let loaded = self.loaded()?;
         let schema = &loaded.schema;
         let at = At { file, line: 1 };
@@ -282,6 +284,8 @@ impl Database {
         options: &ImportOptions,
         progress: ProgressFn<'_>,
     ) -> Result<ImportReport, Error> {
+        // Automatic checkpoints wait for the end of the import (declared first: dropped last).
+        let _load = self.store().bulk_load();
         let loaded = self.loaded()?;
         let schema = &loaded.schema;
         let at = At { file, line: 1 };
