@@ -205,6 +205,11 @@ impl Database {
                 return Err(at.err(&f.name, format!("required field {} has no column", f.name)));
             }
         }
+        let value_columns = columns.iter().filter(|c| matches!(c, Column::Value { .. })).count();
+        let unique_columns = header
+            .iter()
+            .filter(|name| matches!(schema.field(t, name), Some((_, f)) if matches!(f.kind, FieldKind::Scalar { xid: true, .. })))
+            .count();
         // Fresh uids go above every uid the file names (a first pass over the id column, when
         // there is one) and every uid stored.
         let uid_col = columns.iter().position(|c| matches!(c, Column::Uid));
@@ -238,7 +243,13 @@ impl Database {
             }
             let txn = match &mut txn {
                 Some(t) => t,
-                None => txn.insert(self.store().write()?),
+                None => {
+                    let open = txn.insert(self.store().write()?);
+                    // This batch's rows are known: its tables grow once.
+                    let rows = (total.saturating_sub(report.nodes) as usize).min(per_batch as usize);
+                    open.reserve(rows, rows * value_columns, rows * unique_columns);
+                    open
+                }
             };
             let at = At { file, line: record.position().map_or(0, |p| p.line() as usize) };
             let uid = match uid_col.map(|c| &record[c]) {

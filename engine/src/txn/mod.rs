@@ -158,6 +158,24 @@ impl<'s> WriteTxn<'s> {
 
     // ---- nodes and properties ----
 
+    /// Makes room for `nodes` more node creations carrying `values` property values in all
+    /// (`unique` of them in `@id`-like unique properties), when the caller knows (a bulk
+    /// import's batch): the transaction's tables then grow once instead of doubling their way
+    /// there, copying and touching fresh memory each time. Only a hint: nothing is refused.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = quiver_engine::Store::open(dir.path()).unwrap();
+    /// let mut txn = store.write().unwrap();
+    /// txn.reserve(1_000, 2_000, 1_000);
+    /// ```
+    pub fn reserve(&mut self, nodes: usize, values: usize, unique: usize) {
+        self.ops.reserve(nodes + values);
+        self.nodes.reserve(nodes);
+        self.props.reserve(values);
+        self.unique.reserve(unique);
+    }
+
     /// Creates a node of type `ty` with the given uid, or the next free one; returns the uid.
     pub fn create_node(&mut self, ty: TypeId, uid: Option<u64>) -> Result<u64> {
         self.catalog.node_type(ty)?;

@@ -163,6 +163,11 @@ impl TouchedNodes {
         self.others.insert(uid, ty);
     }
 
+    /// Room for `nodes` more creations in sequence.
+    pub(super) fn reserve(&mut self, nodes: usize) {
+        self.run.reserve(nodes);
+    }
+
     /// Every node touched, with what happened to it.
     pub(super) fn iter(&self) -> impl Iterator<Item = (u64, Option<TypeId>)> + '_ {
         let run = self
