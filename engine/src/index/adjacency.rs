@@ -54,21 +54,23 @@ pub(super) type PairVisitor<'a> = dyn Fn(&mut dyn FnMut(u32, u32)) -> Result<(),
 /// each list is then sorted and its duplicates squeezed out.
 ///
 /// Pairs arriving grouped by node (the out-direction: a record adds edges per source) are
-/// counted per node and placed directly. Pairs arriving in no order (`scattered`: the
+/// counted per node and placed directly. Pairs arriving in no order (the
 /// in-direction) would miss the cache on nearly every count and placement over a large range,
 /// so they are counted per bucket of nodes (a cache-sized slice of the arrays), sorted into
 /// their buckets, and each bucket is then counted and placed on its own.
 pub(super) struct CsrBuilder {
     first: u32,
     offsets: Vec<u64>,
-    /// For scattered pairs: log2 of the nodes per bucket, and the pairs counted per bucket.
+    /// In-direction: log2 of the nodes per bucket, and the pairs counted per bucket.
     buckets: Option<(u32, Vec<usize>)>,
 }
 
 impl CsrBuilder {
-    pub fn new((first, end): (u32, u32), scattered: bool) -> Self {
+    /// A builder for one direction over the dense range `[first, end)`: pairs are (source,
+    /// target) either way, and the in-direction lists sources by target.
+    pub fn new((first, end): (u32, u32), dir: Direction) -> Self {
         let nodes = (end - first) as usize;
-        let buckets = scattered.then(|| {
+        let buckets = (dir == Direction::In).then(|| {
             let shift = (usize::BITS - nodes.leading_zeros()).saturating_sub(6);
             (shift, vec![0; (nodes >> shift) + 1])
         });
@@ -84,9 +86,8 @@ impl CsrBuilder {
         }
     }
 
-    /// Places every pair `count` saw, `flip` taking (a, b) as (neighbor, node), and sorts each
-    /// list.
-    pub fn place_all(mut self, visit: &PairVisitor<'_>, flip: bool) -> Result<Csr, String> {
+    /// Places every pair `count` saw and sorts each list.
+    pub fn place_all(mut self, visit: &PairVisitor<'_>) -> Result<Csr, String> {
         let first = self.first;
         let Some((shift, sizes)) = self.buckets.take() else {
             for i in 1..self.offsets.len() {
@@ -94,8 +95,7 @@ impl CsrBuilder {
             }
             let mut fill = self.offsets.clone();
             let mut targets = vec![0; *self.offsets.last().unwrap_or(&0) as usize];
-            visit(&mut |a, b| {
-                let (node, nbr) = if flip { (b, a) } else { (a, b) };
+            visit(&mut |node, nbr| {
                 let slot = &mut fill[(node - first) as usize];
                 targets[*slot as usize] = nbr;
                 *slot += 1;
@@ -103,8 +103,7 @@ impl CsrBuilder {
             return Ok(self.finish(targets));
         };
         let mut buckets: Vec<Vec<(u32, u32)>> = sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
-        visit(&mut |a, b| {
-            let (node, nbr) = if flip { (b, a) } else { (a, b) };
+        visit(&mut |nbr, node| {
             buckets[((node - first) as usize) >> shift].push((node, nbr));
         })?;
         let nodes = self.offsets.len() - 1;
@@ -258,25 +257,17 @@ mod tests {
             pairs.iter().for_each(|&(a, b)| f(a, b));
             Ok(())
         };
-        for scattered in [false, true] {
-            let mut out = CsrBuilder::new((1, 4), scattered);
-            pairs.iter().for_each(|&(a, _)| out.count(a));
-            let csr = out.place_all(&visit, false).unwrap();
-            assert_eq!(
-                (list_of(&csr, 1), list_of(&csr, 2), list_of(&csr, 3)),
-                (&[9][..], &[1][..], &[2, 7][..])
-            );
-            assert_eq!(list_of(&csr, 0), &[] as &[u32]);
-            assert_eq!(list_of(&csr, 4), &[] as &[u32]);
-            // The other way round: lists of targets.
-            let mut inn = CsrBuilder::new((0, 10), scattered);
-            pairs.iter().for_each(|&(_, b)| inn.count(b));
-            let csr = inn.place_all(&visit, true).unwrap();
-            assert_eq!(
-                (list_of(&csr, 7), list_of(&csr, 9), list_of(&csr, 1)),
-                (&[3][..], &[1][..], &[2][..])
-            );
-            assert_eq!(csr.targets.len(), 4, "the duplicate 3 -> 7 squeezed out");
-        }
+        let mut out = CsrBuilder::new((1, 4), Direction::Out);
+        pairs.iter().for_each(|&(a, _)| out.count(a));
+        let csr = out.place_all(&visit).unwrap();
+        assert_eq!((list_of(&csr, 1), list_of(&csr, 2), list_of(&csr, 3)), (&[9][..], &[1][..], &[2, 7][..]));
+        assert_eq!(list_of(&csr, 0), &[] as &[u32]);
+        assert_eq!(list_of(&csr, 4), &[] as &[u32]);
+        // The in-direction (bucketed): sources by target.
+        let mut inn = CsrBuilder::new((0, 10), Direction::In);
+        pairs.iter().for_each(|&(_, b)| inn.count(b));
+        let csr = inn.place_all(&visit).unwrap();
+        assert_eq!((list_of(&csr, 7), list_of(&csr, 9), list_of(&csr, 1)), (&[3][..], &[1][..], &[2][..]));
+        assert_eq!(csr.targets.len(), 4, "the duplicate 3 -> 7 squeezed out");
     }
 }

@@ -287,9 +287,9 @@ impl State {
                 }
                 Ok(())
             };
-            let mut builders = None;
-            if adds {
-                let (mut out, mut inn) = (CsrBuilder::new(rs, false), CsrBuilder::new(rt, true));
+            let (out_adds, in_adds) = if adds {
+                let (mut out, mut inn) =
+                    (CsrBuilder::new(rs, Direction::Out), CsrBuilder::new(rt, Direction::In));
                 let mut misfit = None;
                 visit(&mut |s, t| {
                     if (rs.0..rs.1).contains(&s) && (rt.0..rt.1).contains(&t) {
@@ -307,17 +307,18 @@ impl State {
                         uids[t as usize]
                     ));
                 }
-                builders = Some((out, inn));
-            }
-            let (out_adds, in_adds) = builders.unzip();
+                (Some(out), Some(inn))
+            } else {
+                (None, None)
+            };
             let renumber = &renumber;
             let (out, inn) = std::thread::scope(|scope| {
                 let visit = &visit;
                 let out = scope.spawn(move || -> Result<Csr, String> {
-                    let adds = out_adds.map(|b| b.place_all(visit, false)).transpose()?.unwrap_or_default();
+                    let adds = out_adds.map(|b| b.place_all(visit)).transpose()?.unwrap_or_default();
                     Ok(merge_direction(self, old_edge, Direction::Out, rs, renumber, &adds))
                 });
-                let inn = in_adds.map(|b| b.place_all(visit, true)).transpose().map(|adds| {
+                let inn = in_adds.map(|b| b.place_all(visit)).transpose().map(|adds| {
                     merge_direction(self, old_edge, Direction::In, rt, renumber, &adds.unwrap_or_default())
                 });
                 (out.join(), inn)
