@@ -289,12 +289,18 @@ pub struct State {
 impl State {
     /// Dense number of a live node.
     pub fn dense(&self, uid: u64) -> Option<Dense> {
-        if let Some(&d) = self.delta.by_uid.get(&uid) {
+        // (The emptiness checks spare hashing the uid when the delta is empty, as it is after a
+        // checkpoint or a bulk record: an edge import asks this for every target.)
+        if !self.delta.by_uid.is_empty()
+            && let Some(&d) = self.delta.by_uid.get(&uid)
+        {
             let n = &self.delta.nodes[(d - self.base.len()) as usize];
             return (n.alive && !self.type_dropped(n.ty)).then_some(d);
         }
         let d = self.base.dense(uid)?;
-        if self.delta.deleted.contains(&d) || self.type_dropped(self.base.type_of(d)) {
+        if (!self.delta.deleted.is_empty() && self.delta.deleted.contains(&d))
+            || self.type_dropped(self.base.type_of(d))
+        {
             return None;
         }
         Some(d)

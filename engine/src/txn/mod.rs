@@ -109,7 +109,11 @@ impl<'s> WriteTxn<'s> {
     }
 
     fn require(&self, uid: u64) -> Result<TypeId> {
-        self.node_type(uid).ok_or(Error::NoSuchNode { uid })
+        // (Not `ok_or`: that builds and drops an error for every node an import links.)
+        match self.node_type(uid) {
+            Some(t) => Ok(t),
+            None => Err(Error::NoSuchNode { uid }),
+        }
     }
 
     /// A property's value, as the transaction sees it.
@@ -391,17 +395,24 @@ impl<'s> WriteTxn<'s> {
     }
 
     fn raw_edge(&mut self, edge: EdgeId, src: u64, dst: u64, add: bool) {
-        // Extend the last op only if the edge overlay has not read it yet.
+        self.raw_edges(edge, src, std::slice::from_ref(&dst), add);
+    }
+
+    /// Adds (or removes) `src -> d` for every `d` in `dsts` as one op, or by extending the
+    /// last op when it is the same change of the same list and the edge overlay has not read
+    /// it yet.
+    fn raw_edges(&mut self, edge: EdgeId, src: u64, dsts: &[u64], add: bool) {
         let last = if self.ops.len() > self.edges.upto(edge) { self.ops.last_mut() } else { None };
         match last {
-            Some(Op::AddEdges { edge: e, src: s, dsts }) if add && *e == edge && *s == src => {
-                dsts.0.push(dst);
+            Some(Op::AddEdges { edge: e, src: s, dsts: held }) if add && *e == edge && *s == src => {
+                held.0.extend_from_slice(dsts);
             }
-            Some(Op::RemoveEdges { edge: e, src: s, dsts }) if !add && *e == edge && *s == src => {
-                dsts.0.push(dst);
+            Some(Op::RemoveEdges { edge: e, src: s, dsts: held }) if !add && *e == edge && *s == src => {
+                held.0.extend_from_slice(dsts);
             }
+            _ if dsts.is_empty() => {}
             _ => {
-                let dsts = UidList(vec![dst]);
+                let dsts = UidList(dsts.to_vec());
                 self.ops.push(if add {
                     Op::AddEdges { edge, src, dsts }
                 } else {
@@ -458,9 +469,7 @@ impl<'s> WriteTxn<'s> {
                 return self.check_edge(edge, src, dst);
             }
         }
-        for &dst in dsts {
-            self.raw_edge(edge, src, dst, true);
-        }
+        self.raw_edges(edge, src, dsts, true);
         Ok(())
     }
 
