@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::catalog::{Catalog, EdgeId, PropId, TypeId};
 use crate::error::{Error, Result};
 use crate::index::tokens::{eq_key, keys_of_text};
-use crate::index::{Dense, Direction, IndexKind, State};
+use crate::index::{Dense, Direction, IndexKind, State, ValueRef};
 use crate::value::{Value, ValueView, order_key};
 
 /// A consistent, immutable view of the database as of one commit. Cheap to take and to clone;
@@ -97,6 +97,11 @@ impl<'a> AdjacencyView<'a> {
             Some(&[a, b]) => self.targets.get(a as usize..b as usize).unwrap_or_default(),
             _ => &[],
         }
+    }
+
+    /// The same view without the delta's lists: the base's alone.
+    pub(crate) fn base_only(self) -> AdjacencyView<'a> {
+        AdjacencyView { delta: None, ..self }
     }
 
     /// Number of neighbors of `node`.
@@ -206,6 +211,37 @@ impl Snapshot {
     /// A property's value on a node, borrowed from the log's memory map.
     pub fn value(&self, node: Dense, prop: PropId) -> Result<Option<ValueView<'_>>> {
         let Some(r) = self.state.value_ref(prop, node) else { return Ok(None) };
+        self.view(r).map(Some)
+    }
+
+    /// Every live node holding a value of `prop`, in dense order, with the value: one pass
+    /// over the property's column (what an importer building a table of keys wants; asking
+    /// [`Snapshot::value`] node by node searches the column each time).
+    ///
+    /// ```
+    /// use quiver_engine::{CatalogChange, ScalarType, Store, Value, ValueView};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = Store::open(dir.path()).unwrap();
+    /// let mut txn = store.write().unwrap();
+    /// txn.alter(CatalogChange::AddType { name: "P".into() }, false).unwrap();
+    /// let add = CatalogChange::AddProperty {
+    ///     owner: 0, name: "key".into(), ty: ScalarType::Int, list: false, indexes: Default::default(),
+    /// };
+    /// txn.alter(add, false).unwrap();
+    /// let (a, _b) = (txn.create_node(0, None).unwrap(), txn.create_node(0, None).unwrap());
+    /// txn.set(a, 0, Value::Int(7)).unwrap();
+    /// txn.commit().unwrap();
+    /// let snap = store.snapshot();
+    /// let values = snap.values_of(0).unwrap();
+    /// assert_eq!(values.len(), 1);
+    /// assert_eq!((snap.uid(values[0].0), &values[0].1), (a, &ValueView::Int(7)));
+    /// ```
+    pub fn values_of(&self, prop: PropId) -> Result<Vec<(Dense, ValueView<'_>)>> {
+        self.state.nodes_with(prop).into_iter().map(|(n, r)| Ok((n, self.view(r)?))).collect()
+    }
+
+    /// The value a reference points to, borrowed from the log's memory map.
+    fn view(&self, r: ValueRef) -> Result<ValueView<'_>> {
         let seg = self.state.segments.get(u64::from(r.segment)).ok_or_else(|| {
             Error::Invalid(format!("value points into segment {} which is gone", r.segment))
         })?;
@@ -214,7 +250,6 @@ impl Snapshot {
             .get(r.offset as usize..r.offset as usize + r.len as usize)
             .ok_or_else(|| Error::corrupt(&seg.path, r.offset, "value past the end of the segment"))?;
         ValueView::decode(bytes)
-            .map(Some)
             .map_err(|e| Error::corrupt(&seg.path, r.offset, format!("bad value: {}", e.0)))
     }
 

@@ -236,7 +236,10 @@ fn edge_files_in_any_csv_shape() {
         r#"{"data":{"queryCompany":[{"code":"a,b","staff":[{"key":2}]},{"code":"two\nlines","staff":[{"key":3}]},{"code":"plain","staff":[{"key":1}]}]}}"#
     );
     let e = db.import_csv_edges("s.csv", "Company.staff", "code,key\nplain,1\n\n\"a,b\",\"2\",3\n");
-    assert_eq!(e.unwrap_err().to_string(), "s.csv:4: -: bad CSV: a row of 3 cells; an edge file has two (source, target)");
+    assert_eq!(
+        e.unwrap_err().to_string(),
+        "s.csv:4: -: bad CSV: a row of 3 cells; an edge file has two (source, target)"
+    );
     let e = db.import_csv_edges("s.csv", "Company.staff", "code,key\r\nplain,1\r\n\r\nnowhere,2\r\n");
     assert_eq!(e.unwrap_err().to_string(), "s.csv:4: code: no node has code nowhere");
 }

@@ -281,7 +281,8 @@ impl State {
         let mut out = Vec::new();
         if let Some(col) = self.base.props.get(prop as usize) {
             for (i, &n) in col.nodes.iter().enumerate() {
-                if !self.delta.props.contains_key(&(prop, n)) && self.is_live(n) {
+                let replaced = !self.delta.props.is_empty() && self.delta.props.contains_key(&(prop, n));
+                if !replaced && self.is_live(n) {
                     out.push((n, col.refs[i]));
                 }
             }

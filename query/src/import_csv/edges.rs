@@ -43,19 +43,34 @@ enum XidMap {
 }
 
 impl XidMap {
-    /// Int keys in a table when they fill at least a quarter of their range, else hashed.
-    fn ints(map: FxHashMap<i64, u64>) -> XidMap {
-        let (Some(&lo), Some(&hi)) = (map.keys().min(), map.keys().max()) else { return XidMap::Int(map) };
+    /// Int keys (with their uids, the first of equal keys winning): by arithmetic when they
+    /// and their uids run in step, in a table when they fill at least a quarter of their
+    /// range, else hashed.
+    fn ints(pairs: Vec<(i64, u64)>) -> XidMap {
+        if let Some(&(first, uid0)) = pairs.first()
+            && pairs.iter().enumerate().all(|(i, &(k, u))| {
+                k.wrapping_sub(first) as u64 == i as u64 && u.wrapping_sub(uid0) == i as u64
+            })
+        {
+            return XidMap::IntSequence { first, len: pairs.len() as u64, uid0 };
+        }
+        let (Some(lo), Some(hi)) = (pairs.iter().map(|p| p.0).min(), pairs.iter().map(|p| p.0).max()) else {
+            return XidMap::Int(FxHashMap::default());
+        };
         let span = (hi as i128 - lo as i128 + 1) as u128;
-        if span > 4 * map.len() as u128 {
+        if span > 4 * pairs.len() as u128 {
+            let mut map = FxHashMap::with_capacity_and_hasher(pairs.len(), Default::default());
+            for (k, uid) in pairs {
+                map.entry(k).or_insert(uid);
+            }
             return XidMap::Int(map);
         }
         let mut uids = vec![0u64; span as usize];
-        for (k, uid) in map {
-            uids[(k - lo) as usize] = uid;
-        }
-        if uids.iter().enumerate().all(|(i, &u)| u != 0 && u.wrapping_sub(i as u64) == uids[0]) {
-            return XidMap::IntSequence { first: lo, len: span as u64, uid0: uids[0] };
+        for (k, uid) in pairs {
+            let slot = &mut uids[(k - lo) as usize];
+            if *slot == 0 {
+                *slot = uid;
+            }
         }
         XidMap::IntRange { first: lo, uids }
     }
@@ -199,11 +214,14 @@ impl EdgeRows<'_> {
     ) {
         let mut chunk = EdgeChunk::default();
         let at = At { file: self.file, line: 1 };
-        let ends = [0, 1].map(|i| end_key(self.schema, self.snap, self.types[i], &self.header[i], &at));
-        let ends = match ends {
-            [Ok(source), Ok(target)] => [source, target],
-            [Err(e), _] | [_, Err(e)] => return self.fail(chunk, e, out),
+        let end = |i: usize| end_key(self.schema, self.snap, self.types[i], &self.header[i], &at);
+        // Both columns name the same key (`key,key`, the common case): one table serves both.
+        let same_key = self.types[0] == self.types[1] && self.header[0] == self.header[1];
+        let (source, target) = match (end(0), (!same_key).then(|| end(1)).transpose()) {
+            (Ok(source), Ok(target)) => (source, target),
+            (Err(e), _) | (_, Err(e)) => return self.fail(chunk, e, out),
         };
+        let ends = [&source, target.as_ref().unwrap_or(&source)];
         let mut rows = PairRows::new(text);
         let mut key = Vec::new();
         // The cell of the source being grouped.
@@ -226,12 +244,12 @@ impl EdgeRows<'_> {
                 let (header, snap) = (self.header, self.snap);
                 let same = chunk.groups.last().is_some_and(|g| !g.ends_batch) && source == row.source;
                 if !same {
-                    let src = resolve(self.schema, &ends[0], row.source, &header[0], snap, &mut key, &at)?;
+                    let src = resolve(self.schema, ends[0], row.source, &header[0], snap, &mut key, &at)?;
                     chunk.groups.push(EdgeGroup { src, line: row.line, rows: 0, ends_batch: false });
                     source.clear();
                     source.push_str(row.source);
                 }
-                chunk.dsts.push(resolve(self.schema, &ends[1], row.target, &header[1], snap, &mut key, &at)?);
+                chunk.dsts.push(resolve(self.schema, ends[1], row.target, &header[1], snap, &mut key, &at)?);
                 Ok(())
             })();
             if let Err(e) = resolved {
@@ -275,19 +293,16 @@ fn end_key(schema: &Schema, snap: &Snapshot, ty: usize, name: &str, at: &At<'_>)
         Some(FieldKind::Id) => Ok(EndKey::Uid),
         Some(FieldKind::Scalar { xid: true, scalar, .. }) => {
             // Every stored node of the type (or of its implementers), by that value.
-            let (mut ints, mut encoded) = (FxHashMap::default(), FxHashMap::default());
+            let (mut ints, mut encoded) = (Vec::new(), FxHashMap::default());
             let mut buf = Vec::new();
             for &concrete in schema.concrete(ty) {
-                let Some(engine_ty) = schema.types[concrete].engine else { continue };
                 let Some((_, f)) = schema.field(concrete, name) else { continue };
                 let FieldKind::Scalar { prop: Some(p), .. } = f.kind else { continue };
-                for d in snap.nodes_of_type(engine_ty) {
-                    let Some(v) = snap.value(d, p)? else { continue };
+                // (A property belongs to one type: every node holding it is of `concrete`.)
+                for (d, v) in snap.values_of(p)? {
                     let uid = snap.uid(d);
                     match (scalar, v) {
-                        (ScalarType::Int, quiver_engine::ValueView::Int(i)) => {
-                            ints.entry(i).or_insert(uid);
-                        }
+                        (ScalarType::Int, quiver_engine::ValueView::Int(i)) => ints.push((i, uid)),
                         _ => {
                             buf.clear();
                             v.to_value().encode_into(&mut buf);

@@ -233,18 +233,18 @@ impl Database {
     }
 }
 
-/// Rows after the header (for progress): lines, less the empty ones the reader skips. Counted
-/// byte by byte (the compiler vectorizes it): at scale 20 a line iterator took a second.
+/// Rows after the header (for progress): lines, less the empty ones the reader skips. One
+/// pass with `memchr` over the line ends (at scale 20 a line iterator took a second, and a
+/// byte-by-byte count a third of one).
 fn data_rows(text: &str) -> u64 {
     let bytes = text.as_bytes();
-    let ends = bytes.iter().filter(|&&b| b == b'\n').count();
+    let (mut ends, mut empty) = (0usize, 0usize);
+    for at in memchr::memchr_iter(b'\n', bytes) {
+        ends += 1;
+        // An empty line: a line end right after another (`\n\n`, or `\n\r\n` with CRLF endings).
+        empty += usize::from(matches!(bytes.get(at + 1), Some(b'\n' | b'\r')));
+    }
     let unterminated = usize::from(bytes.last().is_some_and(|&b| b != b'\n'));
-    // An empty line: a line end right after another (`\n\n`, or `\n\r\n` with CRLF endings).
-    let empty = bytes
-        .iter()
-        .zip(&bytes[1.min(bytes.len())..])
-        .filter(|&(&a, &b)| a == b'\n' && (b == b'\n' || b == b'\r'))
-        .count();
     (ends + unterminated).saturating_sub(empty + 1) as u64
 }
 
