@@ -21,6 +21,15 @@ use crate::value::ValueView;
 /// rebuilding the base, when they are also large next to what the state already holds.
 const BULK_MIN_WORK: usize = 100_000;
 
+/// How a rebuild numbers its nodes.
+struct Numbering {
+    /// Per type id, its new dense range.
+    ranges: Vec<(u32, u32)>,
+    renumber: Renumber,
+    /// Uid of each new dense number.
+    uids: Vec<u64>,
+}
+
 /// Uid -> new dense number: an offset, a table when uids are dense enough, else a hash map.
 enum UidLookup {
     Range { min: u64, len: u64 },
@@ -157,32 +166,25 @@ impl State {
     /// out for `catalog`.
     fn rebuild(&self, catalog: &Catalog, extra: &[Op], values: Option<ValuesAt<'_>>) -> Result<Base, String> {
         let old_len = self.dense_len();
-        let mut rows: Vec<(TypeId, u64, Dense)> =
-            (0..old_len).filter(|&d| self.is_live(d)).map(|d| (self.node_type(d), self.uid(d), d)).collect();
-        for op in extra {
-            if let Op::CreateNode { uid, ty } = op {
-                if self.dense(*uid).is_some() {
-                    return Err(format!("node {uid:#x} already exists"));
-                }
-                catalog.node_type(*ty).map_err(|e| e.to_string())?;
-                rows.push((*ty, *uid, DEAD));
-            }
-        }
-        rows.sort_unstable();
-        if rows.windows(2).any(|w| w[0].1 == w[1].1) {
-            return Err("a node is created twice".into());
-        }
-        let mut ranges = vec![(0u32, 0u32); catalog.types.len()];
-        for (new, &(ty, _, _)) in rows.iter().enumerate() {
-            let r = &mut ranges[ty as usize];
-            if r.0 == r.1 {
-                *r = (new as u32, new as u32);
-            }
-            r.1 = new as u32 + 1;
-        }
-        let renumber = Renumber::new(rows.iter().map(|r| r.2).collect(), old_len);
-        let uids: Vec<u64> = rows.iter().map(|r| r.1).collect();
-        drop(rows);
+        // No node created or deleted since the base nor by the record, and no base node's type
+        // dropped (a batch of an edge import): the base's numbering serves as it is.
+        let same_nodes =
+            self.delta.nodes.is_empty()
+                && self.delta.deleted.is_empty()
+                && !extra.iter().any(|op| matches!(op, Op::CreateNode { .. }))
+                && self.base.type_ranges.iter().enumerate().all(|(t, &(start, end))| {
+                    start == end || catalog.types.get(t).is_some_and(|t| !t.dropped)
+                });
+        let Numbering { ranges, renumber, uids } = if same_nodes {
+            let mut ranges = self.base.type_ranges.clone();
+            ranges.resize(catalog.types.len(), (0, 0));
+            let numbers: Vec<u32> = (0..old_len).collect();
+            let renumber =
+                Renumber { new_of_old: numbers.clone(), old_of_new: numbers, monotone: true, identity: true };
+            Numbering { ranges, renumber, uids: self.base.uids.to_vec() }
+        } else {
+            self.renumbered(catalog, extra)?
+        };
         let lookup =
             if extra.is_empty() { UidLookup::Map(FxHashMap::default()) } else { UidLookup::new(&uids) };
         let resolve = |uid: u64| lookup.get(uid).ok_or_else(|| format!("node {uid:#x} does not exist"));
@@ -341,6 +343,39 @@ impl State {
             props,
             postings,
         })
+    }
+
+    /// The new numbering when nodes come or go: live nodes and the record's creations sorted by
+    /// (type, uid); their dense ranges per type, the renumbering and the uids in new order.
+    fn renumbered(&self, catalog: &Catalog, extra: &[Op]) -> Result<Numbering, String> {
+        let old_len = self.dense_len();
+        let mut rows: Vec<(TypeId, u64, Dense)> =
+            (0..old_len).filter(|&d| self.is_live(d)).map(|d| (self.node_type(d), self.uid(d), d)).collect();
+        for op in extra {
+            if let Op::CreateNode { uid, ty } = op {
+                if self.dense(*uid).is_some() {
+                    return Err(format!("node {uid:#x} already exists"));
+                }
+                catalog.node_type(*ty).map_err(|e| e.to_string())?;
+                rows.push((*ty, *uid, DEAD));
+            }
+        }
+        rows.sort_unstable();
+        if rows.windows(2).any(|w| w[0].1 == w[1].1) {
+            return Err("a node is created twice".into());
+        }
+        let mut ranges = vec![(0u32, 0u32); catalog.types.len()];
+        for (new, &(ty, _, _)) in rows.iter().enumerate() {
+            let r = &mut ranges[ty as usize];
+            if r.0 == r.1 {
+                *r = (new as u32, new as u32);
+            }
+            r.1 = new as u32 + 1;
+        }
+        let renumber = Renumber::new(rows.iter().map(|r| r.2).collect(), old_len);
+        let uids: Vec<u64> = rows.iter().map(|r| r.1).collect();
+        drop(rows);
+        Ok(Numbering { ranges, renumber, uids })
     }
 
     /// This state with its delta folded into `base` (which must have been built from it).
