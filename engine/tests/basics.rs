@@ -54,7 +54,21 @@ fn unique_values_are_enforced_and_released() {
     txn.set(a, NAME, s("Ada")).unwrap();
     let err = txn.set(b, NAME, s("Ada")).unwrap_err();
     assert_eq!(err.to_string(), format!("Person.name = \"Ada\" is already taken by node {a:#x}"));
+    // A node created here gives up a key it took here, to another node, and a removed key too.
+    let c = txn.create_node(PERSON, None).unwrap();
+    txn.set(c, NAME, s("Cy")).unwrap();
+    txn.set(c, NAME, s("Cyd")).unwrap();
+    txn.set(b, NAME, s("Cy")).unwrap();
+    let d = txn.create_node(PERSON, None).unwrap();
+    txn.set(d, NAME, s("Dee")).unwrap();
+    txn.remove(d, NAME).unwrap();
+    let e = txn.create_node(PERSON, None).unwrap();
+    txn.set(e, NAME, s("Dee")).unwrap();
     txn.commit().unwrap();
+    let snap = store.snapshot();
+    let holder =
+        |name: &str| snap.lookup_eq(NAME, &s(name)).unwrap().iter().map(|&d| snap.uid(d)).collect::<Vec<_>>();
+    assert_eq!((holder("Cy"), holder("Cyd"), holder("Dee")), (vec![b], vec![c], vec![e]));
 
     let mut txn = store.write().unwrap();
     assert!(matches!(txn.set(b, NAME, s("Ada")), Err(Error::UniqueViolation { holder, .. }) if holder == a));

@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use crate::catalog::{Catalog, CatalogChange, EdgeId, PropId, TypeId};
 use crate::index::adjacency::{CsrBuilder, DEAD, Renumber, merge_direction};
 use crate::index::apply::ValuesAt;
-use crate::index::tokens::keys_of_value;
+use crate::index::tokens::keys_of_value_into;
 use crate::index::{Base, Csr, Dense, Direction, IndexKind, Postings, PropColumn, State, ValueRef};
 use crate::record::Op;
 use crate::value::ValueView;
@@ -240,11 +240,13 @@ impl State {
                 }
             });
             for kind in IndexKind::for_set(prop.indexes) {
-                let mut entries: Vec<(u64, u32)> = Vec::new();
+                let mut entries: Vec<(u64, u32)> = Vec::with_capacity(vals.len());
+                let mut keys = Vec::new();
                 for &(n, _, r) in &vals {
                     let bytes = self.bytes_of(r, values.as_ref()).ok_or("value outside its segment")?;
                     let v = ValueView::decode(bytes).map_err(|e| format!("bad value: {}", e.0))?;
-                    entries.extend(keys_of_value(kind, &v).into_iter().map(|k| (k, n)));
+                    keys_of_value_into(kind, &v, &mut keys);
+                    entries.extend(keys.iter().map(|&k| (k, n)));
                 }
                 entries.sort_unstable();
                 entries.dedup();

@@ -131,17 +131,23 @@ pub fn keys_of_scalar(kind: IndexKind, v: &ValueView<'_>, out: &mut Vec<u64>) {
 /// The keys a stored value (scalar or list) is filed under for `kind`, sorted and deduplicated.
 pub fn keys_of_value(kind: IndexKind, v: &ValueView<'_>) -> Vec<u64> {
     let mut out = Vec::new();
+    keys_of_value_into(kind, v, &mut out);
+    out
+}
+
+/// [`keys_of_value`] into a buffer the caller reuses (cleared first): for loops over many values.
+pub(crate) fn keys_of_value_into(kind: IndexKind, v: &ValueView<'_>, out: &mut Vec<u64>) {
+    out.clear();
     match v {
         ValueView::List(items) => {
             for item in items.iter() {
-                keys_of_scalar(kind, &item, &mut out);
+                keys_of_scalar(kind, &item, out);
             }
         }
-        v => keys_of_scalar(kind, v, &mut out),
+        v => keys_of_scalar(kind, v, out),
     }
     out.sort_unstable();
     out.dedup();
-    out
 }
 
 #[cfg(test)]

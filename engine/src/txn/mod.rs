@@ -240,7 +240,9 @@ impl<'s> WriteTxn<'s> {
             .map(|(i, _)| i as PropId)
             .collect();
         for prop in props {
-            self.forget_unique(uid, prop)?;
+            let unique = self.catalog.property(prop).is_ok_and(|p| p.indexes.contains(IndexSet::UNIQUE));
+            let old = if unique { self.value(uid, prop)? } else { None };
+            self.forget_unique(uid, prop, old);
             self.props.insert((uid, prop), None);
         }
         self.nodes.insert(uid, None);
@@ -304,15 +306,14 @@ impl<'s> WriteTxn<'s> {
         Ok(out)
     }
 
-    fn forget_unique(&mut self, uid: u64, prop: PropId) -> Result<()> {
-        if self.catalog.property(prop)?.indexes.contains(IndexSet::UNIQUE)
-            && let Some(old) = self.value(uid, prop)?
-            && let Some(key) = old.as_scalar_view().map(|v| eq_key(&v))
+    fn forget_unique(&mut self, uid: u64, prop: PropId, old: Option<Value>) {
+        let unique = self.catalog.property(prop).is_ok_and(|p| p.indexes.contains(IndexSet::UNIQUE));
+        if unique
+            && let Some(key) = old.as_ref().and_then(|v| v.as_scalar_view()).map(|v| eq_key(&v))
             && let Some(holders) = self.unique.get_mut(&(prop, key))
         {
             holders.remove(uid);
         }
-        Ok(())
     }
 
     /// Sets a property. A unique (`@id`) property refuses a value another node holds.
@@ -353,24 +354,34 @@ impl<'s> WriteTxn<'s> {
             return Err(Error::RecordTooLarge { bytes, limit: MAX_PAYLOAD });
         }
         let slot = (at as u32, (self.values.len() - at) as u32);
+        // The value this replaces, for the unique keys: read first from before the transaction
+        // (the one read that can fail), else found by the insert below. A node this transaction
+        // created (an import's nodes) costs no lookup.
+        let before_txn = if unique && !self.nodes.contains(uid) && !self.props.contains_key(&(uid, prop)) {
+            self.value(uid, prop)?
+        } else {
+            None
+        };
+        let replaced = self.props.insert((uid, prop), Some(slot));
         if unique {
-            self.forget_unique(uid, prop)?;
+            let old = match replaced {
+                Some(old) => old.and_then(|s| self.pending_value(s)).map(|v| v.to_value()),
+                None => before_txn,
+            };
+            self.forget_unique(uid, prop, old);
             if let Some(key) = value.as_scalar_view().map(|v| eq_key(&v)) {
                 self.unique.entry((prop, key)).or_default().push(uid);
             }
         }
         self.ops.push(Op::SetProp { uid, prop, at: slot.0, len: slot.1 });
-        self.props.insert((uid, prop), Some(slot));
         Ok(())
     }
 
     /// Removes a property's value (nothing happens if it has none).
     pub fn remove(&mut self, uid: u64, prop: PropId) -> Result<()> {
         self.check_prop(uid, prop)?;
-        if self.value(uid, prop)?.is_none() {
-            return Ok(());
-        }
-        self.forget_unique(uid, prop)?;
+        let Some(old) = self.value(uid, prop)? else { return Ok(()) };
+        self.forget_unique(uid, prop, Some(old));
         self.ops.push(Op::RemoveProp { uid, prop });
         self.props.insert((uid, prop), None);
         Ok(())
