@@ -189,6 +189,17 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 
 /// Opens a checkpoint, verifying every checksum. The arrays stay in the map.
 pub fn load(path: &Path) -> Result<Loaded> {
+    load_with(path, true)
+}
+
+/// Opens the checkpoint this process just wrote (and fsynced): the checksums would be
+/// computed over the very bytes still in the page cache that were checksummed on their way
+/// out, so only the structure is checked (a tenth of a second at scale 20).
+pub fn load_written(path: &Path) -> Result<Loaded> {
+    load_with(path, false)
+}
+
+fn load_with(path: &Path, verify_checksums: bool) -> Result<Loaded> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let map = Arc::new(Map::new(&file, len).map_err(|e| Error::io(path, e))?);
@@ -234,7 +245,7 @@ pub fn load(path: &Path) -> Result<Loaded> {
             .checked_mul(width)
             .and_then(|sz| bytes.get(at..at.checked_add(sz)?))
             .ok_or_else(|| corrupt(at, "section out of bounds"))?;
-        if crc32fast::hash(body) != e.crc {
+        if verify_checksums && crc32fast::hash(body) != e.crc {
             return Err(corrupt(at, "section checksum mismatch"));
         }
         let bad = || corrupt(at, "section misaligned or out of bounds");

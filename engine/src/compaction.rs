@@ -181,7 +181,7 @@ impl Store {
         let st = &rw.state;
         st.with_full_base(|base| checkpoint::write(&path, base, st.seq, st.next_uid, at, &st.catalog, io))?;
         layout.sync_dir()?;
-        let loaded = checkpoint::load(&path)?;
+        let loaded = checkpoint::load_written(&path)?;
         layout.write_current(generation, io)?;
 
         let fresh = Arc::new(rw.state.with_base(Arc::new(loaded.base)));

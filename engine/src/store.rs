@@ -556,7 +556,7 @@ fn write_checkpoint(layout: &Layout, options: &Options, w: &mut Writer) -> Resul
     })?;
     std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
     layout.sync_dir()?;
-    let loaded = checkpoint::load(&path)?;
+    let loaded = checkpoint::load_written(&path)?;
     let fresh = Arc::new(state.with_base(Arc::new(loaded.base)));
     w.latest = Arc::clone(&fresh);
     for (seq, old) in layout.list(w.generation)?.checkpoints {

@@ -116,10 +116,11 @@ impl Database {
         let per_batch = options.csv_batch_rows.max(1) as u64;
         // Rows are read and their ends resolved on a thread of their own, a chunk ahead, while
         // this one links them and commits the batches: the two halves take about as long.
-        // It may run a batch ahead, so that reading goes on while a batch commits; emptied
-        // chunks come back to it to be filled again (fresh memory costs the kernel's zeroing).
+        // It may run up to 2 M rows ahead (or a batch, when smaller), so that reading goes on
+        // while a batch commits; emptied chunks come back to it to be filled again (fresh
+        // memory costs the kernel's zeroing, and a batch ahead is 62 chunks at the default).
         std::thread::scope(|scope| {
-            let ahead = (per_batch as usize).div_ceil(CHUNK_ROWS).clamp(2, 256);
+            let ahead = (per_batch as usize).div_ceil(CHUNK_ROWS).clamp(2, 32);
             let (chunks, arrivals) = std::sync::mpsc::sync_channel(ahead);
             let (recycle, returned) = std::sync::mpsc::channel();
             let reading =
