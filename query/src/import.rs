@@ -28,10 +28,11 @@ use crate::schema::{FieldKind, Schema};
 pub struct ImportOptions {
     /// JSON and NDJSON: top-level records per transaction (at least 1). Default 50,000.
     pub batch_records: usize,
-    /// CSV: rows per transaction (at least 1). Default 4,000,000: rows are small, and each
-    /// bulk commit copies the adjacency it joins, so it costs more as the graph grows; larger
-    /// batches save a little (R-MAT scale 20, 16 M edges, on 2 cores: 7.9-9.2 s in batches of
-    /// 4,000,000, 7.3 s in one) but fail and report progress in larger steps.
+    /// CSV: rows per transaction (at least 1); fewer than a quarter of this left at the end
+    /// of a file join the last batch. Default 4,000,000: rows are small, and each bulk commit
+    /// copies the adjacency it joins, so it costs more as the graph grows; larger batches save
+    /// a little (R-MAT scale 20, 16 M edges, on 2 cores: 7.9-9.2 s in batches of 4,000,000,
+    /// 7.3 s in one) but fail and report progress in larger steps.
     pub csv_batch_rows: usize,
 }
 

@@ -243,3 +243,44 @@ fn edge_files_in_any_csv_shape() {
     let e = db.import_csv_edges("s.csv", "Company.staff", "code,key\r\nplain,1\r\n\r\nnowhere,2\r\n");
     assert_eq!(e.unwrap_err().to_string(), "s.csv:4: code: no node has code nowhere");
 }
+
+/// Fewer rows than a quarter of a batch left at the end of a file join the last batch, for
+/// nodes and edges alike; a quarter or more make a batch of their own.
+#[test]
+fn a_small_tail_joins_the_last_batch() {
+    let (_dir, db) = db();
+    let nodes = |from: i64, n: i64| -> String {
+        let rows: String = (from..from + n).map(|k| format!("{k},p{k}\n")).collect();
+        format!("key,name\n{rows}")
+    };
+    let opts = ImportOptions { csv_batch_rows: 8, ..Default::default() };
+    let mut seen = Vec::new();
+    // 8 + 8 + 1: the one left is under a quarter (2) of a batch.
+    let r = db
+        .import_csv_nodes_with("p.csv", "Person", &nodes(0, 17), &opts, &mut |p| seen.push(p.nodes))
+        .unwrap();
+    assert_eq!((r.nodes, r.batches, seen.as_slice()), (17, 2, &[8, 17][..]));
+    seen.clear();
+    // 8 + 2: two is a quarter.
+    let r = db
+        .import_csv_nodes_with("q.csv", "Person", &nodes(100, 10), &opts, &mut |p| seen.push(p.nodes))
+        .unwrap();
+    assert_eq!((r.nodes, r.batches, seen.as_slice()), (10, 2, &[8, 10][..]));
+    let edges = |n: i64| -> String {
+        let rows: String = (1..=n).map(|k| format!("0,{k}\n")).collect();
+        format!("key,key\n{rows}")
+    };
+    for (n, batches, progress) in
+        [(9, 1, vec![9]), (10, 2, vec![8, 10]), (16, 2, vec![8, 16]), (7, 1, vec![7])]
+    {
+        seen.clear();
+        let r = db
+            .import_csv_edges_with("e.csv", "Person.knows", &edges(n), &opts, &mut |p| seen.push(p.edges))
+            .unwrap();
+        assert_eq!((r.edges, r.batches, &seen), (n as u64, batches, &progress), "{n} edges");
+    }
+    assert_eq!(
+        query(&db, "{ getPerson(key: 0) { knowsAggregate { count } } }"),
+        r#"{"data":{"getPerson":{"knowsAggregate":{"count":16}}}}"#
+    );
+}

@@ -4,7 +4,7 @@ use quiver_engine::{ScalarType, Snapshot};
 use rustc_hash::FxHashMap;
 
 use super::rows::{PairRows, RowError};
-use super::{At, cell_value, csv_error, data_rows, reader};
+use super::{At, batch_ends, cell_value, csv_error, data_rows, reader};
 use crate::database::Database;
 use crate::error::Error;
 use crate::import::{ImportOptions, ImportProgress, ImportReport, ProgressFn};
@@ -123,13 +123,13 @@ impl Database {
             let ahead = (per_batch as usize).div_ceil(CHUNK_ROWS).clamp(2, 32);
             let (chunks, arrivals) = std::sync::mpsc::sync_channel(ahead);
             let (recycle, returned) = std::sync::mpsc::channel();
+            let total = data_rows(text);
             let reading =
-                EdgeRows { schema, snap: &snap, file, types: [t, target], header: &header, per_batch };
+                EdgeRows { schema, snap: &snap, file, types: [t, target], header: &header, per_batch, total };
             std::thread::Builder::new()
                 .name("quiver-csv".into())
                 .spawn_scoped(scope, move || reading.send_all(text, &chunks, &returned))
                 .map_err(|e| Error::Io { path: file.into(), error: e })?;
-            let total = data_rows(text);
             let mut report = ImportReport::default();
             let mut txn = None;
             let mut done = 0u64;
@@ -193,6 +193,8 @@ struct EdgeRows<'a> {
     types: [usize; 2],
     header: &'a csv::StringRecord,
     per_batch: u64,
+    /// Rows in the file (for where the last batch ends).
+    total: u64,
 }
 
 impl EdgeRows<'_> {
@@ -227,7 +229,7 @@ impl EdgeRows<'_> {
         let mut key = Vec::new();
         // The cell of the source being grouped.
         let mut source = String::new();
-        let mut in_batch = 0u64;
+        let (mut in_batch, mut done) = (0u64, 0u64);
         loop {
             let row = match rows.next_row() {
                 Ok(Some(row)) => row,
@@ -260,7 +262,8 @@ impl EdgeRows<'_> {
             let Some(group) = chunk.groups.last_mut() else { return };
             group.rows += 1;
             in_batch += 1;
-            if in_batch == self.per_batch {
+            done += 1;
+            if batch_ends(in_batch, self.per_batch, self.total.saturating_sub(done)) {
                 group.ends_batch = true;
                 in_batch = 0;
             }

@@ -182,7 +182,9 @@ impl Database {
         let mut in_batch = 0u64;
         loop {
             let more = rows.read_record(&mut record).map_err(|e| csv_error(file, &e))?;
-            if (!more || in_batch == per_batch)
+            // (The row just read is the first of those left after the batch.)
+            let left = total.saturating_sub(report.nodes);
+            if (!more || batch_ends(in_batch, per_batch, left))
                 && let Some(t) = txn.take()
             {
                 t.commit()?;
@@ -198,7 +200,12 @@ impl Database {
                 None => {
                     let open = txn.insert(self.store().write()?);
                     // This batch's rows are known: its tables grow once.
-                    let rows = (total.saturating_sub(report.nodes) as usize).min(per_batch as usize);
+                    let left = total.saturating_sub(report.nodes);
+                    let rows = if batch_ends(per_batch, per_batch, left.saturating_sub(per_batch)) {
+                        per_batch
+                    } else {
+                        left
+                    } as usize;
                     open.reserve(rows, rows * value_columns, rows * unique_columns);
                     open
                 }
@@ -231,6 +238,14 @@ impl Database {
         }
         Ok(report)
     }
+}
+
+/// Whether a batch that holds `in_batch` rows ends, `left` rows after it: at `per_batch` rows,
+/// unless fewer than a quarter of a batch would be left, which then join it (a small last
+/// batch costs a commit of its own, and once the import ends, a rebuild of everything held
+/// when the closing checkpoint folds it into the index's base).
+fn batch_ends(in_batch: u64, per_batch: u64, left: u64) -> bool {
+    in_batch >= per_batch && left >= per_batch.div_ceil(4)
 }
 
 /// Rows after the header (for progress): lines, less the empty ones the reader skips. One
