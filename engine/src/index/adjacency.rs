@@ -28,6 +28,12 @@ pub(super) struct Renumber {
 }
 
 impl Renumber {
+    /// Every one of `len` nodes keeps its number.
+    pub fn identity(len: u32) -> Renumber {
+        let numbers: Vec<u32> = (0..len).collect();
+        Renumber { new_of_old: numbers.clone(), old_of_new: numbers, monotone: true, identity: true }
+    }
+
     /// From the new order: `old_of_new[n]` is the old number of new node `n` (or `DEAD`), and
     /// there were `old_len` old numbers.
     pub fn new(old_of_new: Vec<u32>, old_len: u32) -> Renumber {

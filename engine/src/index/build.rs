@@ -178,10 +178,7 @@ impl State {
         let Numbering { ranges, renumber, uids } = if same_nodes {
             let mut ranges = self.base.type_ranges.clone();
             ranges.resize(catalog.types.len(), (0, 0));
-            let numbers: Vec<u32> = (0..old_len).collect();
-            let renumber =
-                Renumber { new_of_old: numbers.clone(), old_of_new: numbers, monotone: true, identity: true };
-            Numbering { ranges, renumber, uids: self.base.uids.to_vec() }
+            Numbering { ranges, renumber: Renumber::identity(old_len), uids: self.base.uids.to_vec() }
         } else {
             self.renumbered(catalog, extra)?
         };

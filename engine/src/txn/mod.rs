@@ -240,9 +240,10 @@ impl<'s> WriteTxn<'s> {
             .map(|(i, _)| i as PropId)
             .collect();
         for prop in props {
-            let unique = self.catalog.property(prop).is_ok_and(|p| p.indexes.contains(IndexSet::UNIQUE));
-            let old = if unique { self.value(uid, prop)? } else { None };
-            self.forget_unique(uid, prop, old);
+            if self.is_unique(prop) {
+                let old = self.value(uid, prop)?;
+                self.forget_unique(uid, prop, old);
+            }
             self.props.insert((uid, prop), None);
         }
         self.nodes.insert(uid, None);
@@ -306,10 +307,13 @@ impl<'s> WriteTxn<'s> {
         Ok(out)
     }
 
+    fn is_unique(&self, prop: PropId) -> bool {
+        self.catalog.property(prop).is_ok_and(|p| p.indexes.contains(IndexSet::UNIQUE))
+    }
+
+    /// Releases `uid`'s hold on the key of `old`, the value of unique property `prop` it had.
     fn forget_unique(&mut self, uid: u64, prop: PropId, old: Option<Value>) {
-        let unique = self.catalog.property(prop).is_ok_and(|p| p.indexes.contains(IndexSet::UNIQUE));
-        if unique
-            && let Some(key) = old.as_ref().and_then(|v| v.as_scalar_view()).map(|v| eq_key(&v))
+        if let Some(key) = old.as_ref().and_then(|v| v.as_scalar_view()).map(|v| eq_key(&v))
             && let Some(holders) = self.unique.get_mut(&(prop, key))
         {
             holders.remove(uid);
@@ -381,7 +385,9 @@ impl<'s> WriteTxn<'s> {
     pub fn remove(&mut self, uid: u64, prop: PropId) -> Result<()> {
         self.check_prop(uid, prop)?;
         let Some(old) = self.value(uid, prop)? else { return Ok(()) };
-        self.forget_unique(uid, prop, Some(old));
+        if self.is_unique(prop) {
+            self.forget_unique(uid, prop, Some(old));
+        }
         self.ops.push(Op::RemoveProp { uid, prop });
         self.props.insert((uid, prop), None);
         Ok(())

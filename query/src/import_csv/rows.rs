@@ -185,7 +185,14 @@ impl<'a> PairRows<'a> {
             }
             Err(e) => {
                 let line = slow.line_at(e.position().map_or(0, |p| p.byte()));
-                Err(RowError::Csv { line, message: e.to_string() })
+                // (Not the error's own text: its record, line and byte count from where this
+                // reader began, not from the start of the file.)
+                let message = match e.kind() {
+                    csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in cell {}", err.field() + 1),
+                    csv::ErrorKind::Io(io) => io.to_string(),
+                    _ => "malformed CSV".to_string(),
+                };
+                Err(RowError::Csv { line, message })
             }
         }
     }
