@@ -64,6 +64,8 @@ enum Command {
     /// Example: quiver import --data ./quiver-data data.json more.ndjson Person.csv Person.knows.csv
     ///
     /// Example: quiver import --data ./quiver-data --nodes Person=nodes.csv --edges Person.knows=edges.csv
+    ///
+    /// Files are read in place (memory-mapped): do not write to them while they are imported.
     Import {
         /// The data directory.
         #[arg(long, default_value = "./quiver-data")]
@@ -187,10 +189,6 @@ fn open_store(data: &Path) -> anyhow::Result<Store> {
     Store::open_with(data, Options::default()).with_context(|| format!("opening {}", data.display()))
 }
 
-fn read(file: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
-}
-
 /// Runs one file's import with progress shown: a bar with rate and ETA on a terminal, a line
 /// per batch otherwise (when there is more than one); then its counts.
 fn import_one(
@@ -279,8 +277,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for (ty, file) in &nodes {
                 import_one(file, |progress| {
                     let name = file.display().to_string();
-                    db.import_csv_nodes_with(&name, ty, &read(file)?, &options, progress)
-                        .with_context(|| format!("importing {name}"))
+                    quiver::query::read_input(file, |text| {
+                        db.import_csv_nodes_with(&name, ty, text, &options, progress)
+                    })
+                    .with_context(|| format!("importing {name}"))
                 })?;
             }
             for file in &files {
@@ -292,8 +292,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for (edge, file) in &edges {
                 import_one(file, |progress| {
                     let name = file.display().to_string();
-                    db.import_csv_edges_with(&name, edge, &read(file)?, &options, progress)
-                        .with_context(|| format!("importing {name}"))
+                    quiver::query::read_input(file, |text| {
+                        db.import_csv_edges_with(&name, edge, text, &options, progress)
+                    })
+                    .with_context(|| format!("importing {name}"))
                 })?;
             }
             db.close().context("closing")?;

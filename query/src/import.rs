@@ -18,6 +18,32 @@ use crate::error::Error;
 use crate::plan::parse_uid;
 use crate::schema::{FieldKind, Schema};
 
+/// Calls `f` with the text of the file at `path`, read in place by a memory map
+/// ([`quiver_engine::MappedFile`]: the file must not be written while it is imported) and
+/// checked to be UTF-8, with an error naming the first byte that is not.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("people.csv");
+/// std::fs::write(&path, "key\n1\n").unwrap();
+/// assert_eq!(quiver_query::read_input(&path, |text| Ok(text.len())).unwrap(), 6);
+/// std::fs::write(&path, b"key\n\xff\n").unwrap();
+/// let err = quiver_query::read_input(&path, |text| Ok(text.len())).unwrap_err();
+/// assert!(err.to_string().contains("not UTF-8 at byte 4"), "{err}");
+/// ```
+pub fn read_input<R>(path: &Path, f: impl FnOnce(&str) -> Result<R, Error>) -> Result<R, Error> {
+    let name = || path.display().to_string();
+    let input = quiver_engine::MappedFile::open(path).map_err(|error| Error::Io { path: name(), error })?;
+    let text = std::str::from_utf8(input.bytes()).map_err(|e| Error::Io {
+        path: name(),
+        error: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 at byte {}", e.valid_up_to()),
+        ),
+    })?;
+    f(text)
+}
+
 /// How an import runs.
 ///
 /// ```
@@ -155,19 +181,18 @@ impl Database {
         progress: ProgressFn<'_>,
     ) -> Result<ImportReport, Error> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|error| Error::Io { path: name.clone(), error })?;
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("ndjson" | "jsonl") => self.import_ndjson_with(&name, &text, options, progress),
+        read_input(path, |text| match path.extension().and_then(|e| e.to_str()) {
+            Some("ndjson" | "jsonl") => self.import_ndjson_with(&name, text, options, progress),
             Some("csv") => {
                 // `Type.csv` holds nodes, `Type.field.csv` edges.
                 let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
                 match stem.contains('.') {
-                    true => self.import_csv_edges_with(&name, stem, &text, options, progress),
-                    false => self.import_csv_nodes_with(&name, stem, &text, options, progress),
+                    true => self.import_csv_edges_with(&name, stem, text, options, progress),
+                    false => self.import_csv_nodes_with(&name, stem, text, options, progress),
                 }
             }
-            _ => self.import_json_with(&name, &text, options, progress),
-        }
+            _ => self.import_json_with(&name, text, options, progress),
+        })
     }
 
     fn import_records(
