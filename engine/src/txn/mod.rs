@@ -8,8 +8,6 @@
 
 use std::sync::{Arc, MutexGuard};
 
-use rustc_hash::FxHashMap;
-
 use crate::catalog::{Catalog, EdgeId, IndexSet, PropId, TypeId};
 use crate::error::{Error, Result};
 use crate::index::apply::ValuesAt;
@@ -23,9 +21,11 @@ use crate::store::{Store, Writer};
 use crate::value::{Value, ValueView};
 
 mod overlay;
+mod pending;
 mod schema;
 
-use overlay::{EdgeOverlay, Holders, TouchedNodes};
+use overlay::{EdgeOverlay, TouchedNodes};
+use pending::{PendingValues, Slot, UniqueKeys};
 
 /// The one write transaction. Commit with [`WriteTxn::commit`]; drop it to roll back.
 ///
@@ -50,8 +50,8 @@ pub struct WriteTxn<'s> {
     values: Vec<u8>,
     nodes: TouchedNodes,
     /// Values set (where their encoding sits in `values`) or removed by this transaction.
-    props: FxHashMap<(u64, PropId), Option<(u32, u32)>>,
-    unique: FxHashMap<(PropId, u64), Holders>,
+    props: PendingValues,
+    unique: UniqueKeys,
     edges: EdgeOverlay,
     next_uid: u64,
 }
@@ -71,8 +71,8 @@ impl<'s> WriteTxn<'s> {
             ops: Vec::new(),
             values: Vec::new(),
             nodes: TouchedNodes::default(),
-            props: FxHashMap::default(),
-            unique: FxHashMap::default(),
+            props: PendingValues::default(),
+            unique: UniqueKeys::default(),
             edges: EdgeOverlay::default(),
         }
     }
@@ -118,7 +118,7 @@ impl<'s> WriteTxn<'s> {
 
     /// A property's value, as the transaction sees it.
     pub fn value(&self, uid: u64, prop: PropId) -> Result<Option<Value>> {
-        if let Some(slot) = self.props.get(&(uid, prop)) {
+        if let Some(slot) = self.props.get(uid, prop) {
             return Ok(slot.and_then(|s| self.pending_value(s)).map(|v| v.to_value()));
         }
         if self.nodes.contains(uid) {
@@ -132,7 +132,7 @@ impl<'s> WriteTxn<'s> {
     }
 
     /// A value this transaction encoded (always decodable: it was encoded here).
-    fn pending_value(&self, (at, len): (u32, u32)) -> Option<ValueView<'_>> {
+    fn pending_value(&self, (at, len): Slot) -> Option<ValueView<'_>> {
         ValueView::decode(self.values.get(at as usize..at as usize + len as usize)?).ok()
     }
 
@@ -244,7 +244,7 @@ impl<'s> WriteTxn<'s> {
                 let old = self.value(uid, prop)?;
                 self.forget_unique(uid, prop, old);
             }
-            self.props.insert((uid, prop), None);
+            self.props.insert(uid, prop, None);
         }
         self.nodes.insert(uid, None);
         self.ops.push(Op::DeleteNode { uid });
@@ -294,14 +294,12 @@ impl<'s> WriteTxn<'s> {
         let mut out: Vec<u64> = committed
             .into_iter()
             .map(|d| snap.uid(d))
-            .filter(|u| !self.props.contains_key(&(*u, prop)) && !self.nodes.contains(*u))
+            .filter(|u| !self.props.contains(*u, prop) && !self.nodes.contains(*u))
             .collect();
-        if let Some(holders) = self.unique.get(&(prop, key)) {
-            for u in holders.iter() {
-                let held = self.props.get(&(u, prop)).copied().flatten().and_then(|s| self.pending_value(s));
-                if held.is_some_and(|v| v.eq_value(value)) {
-                    out.push(u);
-                }
+        for u in self.unique.holders(prop, key) {
+            let held = self.props.get(u, prop).flatten().and_then(|s| self.pending_value(s));
+            if held.is_some_and(|v| v.eq_value(value)) {
+                out.push(u);
             }
         }
         Ok(out)
@@ -313,10 +311,8 @@ impl<'s> WriteTxn<'s> {
 
     /// Releases `uid`'s hold on the key of `old`, the value of unique property `prop` it had.
     fn forget_unique(&mut self, uid: u64, prop: PropId, old: Option<Value>) {
-        if let Some(key) = old.as_ref().and_then(|v| v.as_scalar_view()).map(|v| eq_key(&v))
-            && let Some(holders) = self.unique.get_mut(&(prop, key))
-        {
-            holders.remove(uid);
+        if let Some(key) = old.as_ref().and_then(|v| v.as_scalar_view()).map(|v| eq_key(&v)) {
+            self.unique.remove(prop, key, uid);
         }
     }
 
@@ -361,12 +357,12 @@ impl<'s> WriteTxn<'s> {
         // The value this replaces, for the unique keys: read first from before the transaction
         // (the one read that can fail), else found by the insert below. A node this transaction
         // created (an import's nodes) costs no lookup.
-        let before_txn = if unique && !self.nodes.contains(uid) && !self.props.contains_key(&(uid, prop)) {
+        let before_txn = if unique && !self.nodes.contains(uid) && !self.props.contains(uid, prop) {
             self.value(uid, prop)?
         } else {
             None
         };
-        let replaced = self.props.insert((uid, prop), Some(slot));
+        let replaced = self.props.insert(uid, prop, Some(slot));
         if unique {
             let old = match replaced {
                 Some(old) => old.and_then(|s| self.pending_value(s)).map(|v| v.to_value()),
@@ -374,7 +370,7 @@ impl<'s> WriteTxn<'s> {
             };
             self.forget_unique(uid, prop, old);
             if let Some(key) = value.as_scalar_view().map(|v| eq_key(&v)) {
-                self.unique.entry((prop, key)).or_default().push(uid);
+                self.unique.push(prop, key, uid);
             }
         }
         self.ops.push(Op::SetProp { uid, prop, at: slot.0, len: slot.1 });
@@ -389,7 +385,7 @@ impl<'s> WriteTxn<'s> {
             self.forget_unique(uid, prop, Some(old));
         }
         self.ops.push(Op::RemoveProp { uid, prop });
-        self.props.insert((uid, prop), None);
+        self.props.insert(uid, prop, None);
         Ok(())
     }
 

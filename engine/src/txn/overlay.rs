@@ -6,32 +6,6 @@ use crate::catalog::{EdgeId, TypeId};
 use crate::index::Direction;
 use crate::record::Op;
 
-/// Nodes that took a unique value's key in this transaction (almost always one: a second
-/// holder of the same key means a hash collision between different values).
-#[derive(Default)]
-pub(super) struct Holders {
-    first: Option<u64>,
-    more: Vec<u64>,
-}
-
-impl Holders {
-    pub(super) fn push(&mut self, uid: u64) {
-        if self.first.is_none() { self.first = Some(uid) } else { self.more.push(uid) }
-    }
-
-    pub(super) fn remove(&mut self, uid: u64) {
-        if self.first == Some(uid) {
-            self.first = self.more.pop();
-        } else {
-            self.more.retain(|&u| u != uid);
-        }
-    }
-
-    pub(super) fn iter(&self) -> impl Iterator<Item = u64> + '_ {
-        self.first.into_iter().chain(self.more.iter().copied())
-    }
-}
-
 #[derive(Default)]
 pub(super) struct EdgeChange {
     pub(super) added: FxHashSet<u64>,
