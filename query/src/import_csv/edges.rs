@@ -119,17 +119,27 @@ impl Database {
         // It may run up to 2 M rows ahead (or a batch, when smaller), so that reading goes on
         // while a batch commits; emptied chunks come back to it to be filled again (fresh
         // memory costs the kernel's zeroing, and a batch ahead is 62 chunks at the default).
+        // The rows are counted on this thread while the reader starts (a pass over the whole
+        // file): it needs the count only at its first batch's end.
+        let counted = std::sync::OnceLock::new();
         std::thread::scope(|scope| {
             let ahead = (per_batch as usize).div_ceil(CHUNK_ROWS).clamp(2, 32);
             let (chunks, arrivals) = std::sync::mpsc::sync_channel(ahead);
             let (recycle, returned) = std::sync::mpsc::channel();
-            let total = data_rows(text);
-            let reading =
-                EdgeRows { schema, snap: &snap, file, types: [t, target], header: &header, per_batch, total };
+            let reading = EdgeRows {
+                schema,
+                snap: &snap,
+                file,
+                types: [t, target],
+                header: &header,
+                per_batch,
+                total: &counted,
+            };
             std::thread::Builder::new()
                 .name("quiver-csv".into())
                 .spawn_scoped(scope, move || reading.send_all(text, &chunks, &returned))
                 .map_err(|e| Error::Io { path: file.into(), error: e })?;
+            let total = *counted.get_or_init(|| data_rows(text));
             let mut report = ImportReport::default();
             let mut txn = None;
             let mut done = 0u64;
@@ -193,8 +203,8 @@ struct EdgeRows<'a> {
     types: [usize; 2],
     header: &'a csv::StringRecord,
     per_batch: u64,
-    /// Rows in the file (for where the last batch ends).
-    total: u64,
+    /// Rows in the file (for where the last batch ends), once counted.
+    total: &'a std::sync::OnceLock<u64>,
 }
 
 impl EdgeRows<'_> {
@@ -263,7 +273,9 @@ impl EdgeRows<'_> {
             group.rows += 1;
             in_batch += 1;
             done += 1;
-            if batch_ends(in_batch, self.per_batch, self.total.saturating_sub(done)) {
+            if in_batch >= self.per_batch
+                && batch_ends(in_batch, self.per_batch, self.total.wait().saturating_sub(done))
+            {
                 group.ends_batch = true;
                 in_batch = 0;
             }
