@@ -189,6 +189,16 @@ fn open_store(data: &Path) -> anyhow::Result<Store> {
     Store::open_with(data, Options::default()).with_context(|| format!("opening {}", data.display()))
 }
 
+/// Turns transparent huge pages off for this process (an import). A bulk import fills
+/// hundreds of MB of fresh memory, and huge pages (which mimalloc asks for) made the kernel's
+/// work on it swing from 0.3 to 2.2 s between runs of one scale-20 load on our VMs (zeroing
+/// and compacting 2 MB at a time); without them it stays at 0.5-0.6 s (docs/BENCHMARKS.md).
+/// Best effort: a kernel that refuses leaves them as they were.
+fn without_huge_pages() {
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_thp_disable(true);
+}
+
 /// Runs one file's import with progress shown: a bar with rate and ETA on a terminal, a line
 /// per batch otherwise (when there is more than one); then its counts.
 fn import_one(
@@ -261,6 +271,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", db.schema());
         }
         Command::Import { data, files, nodes, edges, batch_records } => {
+            without_huge_pages();
             let split = |arg: &str, what: &str| -> anyhow::Result<(String, PathBuf)> {
                 let (name, file) =
                     arg.split_once('=').with_context(|| format!("--{what} takes NAME=FILE, not {arg:?}"))?;
