@@ -13,6 +13,10 @@
 //!
 //! Every section's checksum is verified when the file is opened; a file that fails any check is
 //! ignored and the log is replayed from its start instead, giving the same state.
+//!
+//! Format version 2 holds each edge type's out-direction only (the in-direction is built from
+//! it when first read: [`crate::index::EdgeLists`]); version 1 also held the in-direction, and
+//! its files still load with it.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -23,12 +27,15 @@ use crate::catalog::{Catalog, EdgeId, PropId};
 use crate::error::{Error, Result};
 use crate::header::{self, HEADER_LEN as HEADER};
 use crate::index::column::Column;
-use crate::index::{Base, Csr, Direction, IndexKind, Postings, PropColumn, ValueRef};
+use crate::index::{Base, Csr, Direction, EdgeLists, IndexKind, Postings, PropColumn, ValueRef};
 use crate::io::FileIo;
 use crate::mmap::Map;
 use crate::record::CONFIG;
 
 const MAGIC: [u8; 8] = *b"QUIVIDX\0";
+/// Version 2 writes only the out-direction of each edge type (the in-direction is built from
+/// it when first read); version 1 files, which hold both, still load.
+const VERSION: header::Version = header::Version { writes: 2, oldest: 1 };
 const END_MAGIC: [u8; 4] = *b"QEND";
 const TRAILER: usize = 24;
 
@@ -120,7 +127,7 @@ pub fn write(
     let err = |e| Error::io(path, e);
     let file = File::create(path).map_err(err)?;
     let mut w = SectionWriter { out: BufWriter::with_capacity(1 << 20, &file), pos: 0, entries: vec![] };
-    w.out.write_all(&header::encode(&MAGIC, seq)).map_err(err)?;
+    w.out.write_all(&header::encode(&MAGIC, VERSION, seq)).map_err(err)?;
     w.pos = HEADER as u64;
     let b = base;
     let cast = bytemuck::cast_slice::<u64, u8>;
@@ -128,17 +135,15 @@ pub fn write(
     w.put(Section::Uids, cast(&b.uids), b.uids.len()).map_err(err)?;
     w.put(Section::SortedUids, cast(&b.sorted_uids), b.sorted_uids.len()).map_err(err)?;
     w.put(Section::SortedDense, cast32(&b.sorted_dense), b.sorted_dense.len()).map_err(err)?;
-    for (e, pair) in b.adjacency.iter().enumerate() {
+    // The out-direction only: the in-direction is its transpose, built when first read.
+    for (e, lists) in b.adjacency.iter().enumerate() {
         if catalog.edges.get(e).is_none_or(|x| x.dropped) {
             continue;
         }
-        for (dir, csr) in pair.iter().enumerate() {
-            let (edge, dir8) = (e as EdgeId, dir as u8);
-            let s = Section::AdjOffsets { edge, dir: dir8, first: csr.first };
-            w.put(s, cast(&csr.offsets), csr.offsets.len()).map_err(err)?;
-            let s = Section::AdjTargets { edge, dir: dir8 };
-            w.put(s, cast32(&csr.targets), csr.targets.len()).map_err(err)?;
-        }
+        let (edge, dir, csr) = (e as EdgeId, Direction::Out as u8, &lists.out);
+        w.put(Section::AdjOffsets { edge, dir, first: csr.first }, cast(&csr.offsets), csr.offsets.len())
+            .map_err(err)?;
+        w.put(Section::AdjTargets { edge, dir }, cast32(&csr.targets), csr.targets.len()).map_err(err)?;
     }
     for (p, col) in b.props.iter().enumerate() {
         let prop = p as PropId;
@@ -205,7 +210,7 @@ fn load_with(path: &Path, verify_checksums: bool) -> Result<Loaded> {
     let map = Arc::new(Map::new(&file, len).map_err(|e| Error::io(path, e))?);
     let bytes = map.bytes();
     let corrupt = |offset: usize, why: &str| Error::corrupt(path, offset as u64, why);
-    header::check(path, bytes, &MAGIC)?;
+    header::check(path, bytes, &MAGIC, VERSION)?;
     if bytes.len() < HEADER + TRAILER {
         return Err(corrupt(bytes.len(), "checkpoint shorter than its header and trailer"));
     }
@@ -229,10 +234,13 @@ fn load_with(path: &Path, verify_checksums: bool) -> Result<Loaded> {
 
     let mut base = Base {
         type_ranges: meta.type_ranges.clone(),
-        adjacency: vec![[Csr::default(), Csr::default()]; meta.catalog.edges.len()],
+        adjacency: Vec::new(),
         props: vec![PropColumn::default(); meta.catalog.properties.len()],
         ..Base::default()
     };
+    // Per edge type and direction (a version 1 file also holds the in-direction).
+    let mut lists = vec![[Csr::default(), Csr::default()]; meta.catalog.edges.len()];
+    let mut held_in = vec![false; meta.catalog.edges.len()];
     for e in &meta.sections {
         let at = e.offset as usize;
         let width = match e.section {
@@ -280,12 +288,13 @@ fn load_with(path: &Path, verify_checksums: bool) -> Result<Loaded> {
             Section::SortedDense => base.sorted_dense = c32()?,
             Section::AdjOffsets { edge, dir, first } => {
                 let (e, d) = edge_slot(edge, dir)?;
-                base.adjacency[e][d].offsets = c64()?;
-                base.adjacency[e][d].first = first;
+                lists[e][d].offsets = c64()?;
+                lists[e][d].first = first;
+                held_in[e] |= d == Direction::In as usize;
             }
             Section::AdjTargets { edge, dir } => {
                 let (e, d) = edge_slot(edge, dir)?;
-                base.adjacency[e][d].targets = c32()?;
+                lists[e][d].targets = c32()?;
             }
             Section::PropNodes { prop } => base.props[prop_slot(prop)?].nodes = c32()?,
             Section::PropRefs { prop } => {
@@ -303,6 +312,15 @@ fn load_with(path: &Path, verify_checksums: bool) -> Result<Loaded> {
                 }
             }
         }
+    }
+    for (e, [out, inn]) in lists.into_iter().enumerate() {
+        let target = meta.catalog.edges[e].target;
+        let in_range = meta.type_ranges.get(target as usize).copied().unwrap_or((0, 0));
+        base.adjacency.push(if held_in[e] {
+            EdgeLists::new(out, inn)
+        } else {
+            EdgeLists::out_only(out, in_range)
+        });
     }
     validate(&base).map_err(|why| corrupt(HEADER, why))?;
     Ok(Loaded {
@@ -340,8 +358,18 @@ fn validate(b: &Base) -> std::result::Result<(), &'static str> {
     if b.sorted_dense.iter().any(|&d| d as usize >= n) {
         return Err("node lookup points past the node table");
     }
-    for pair in &b.adjacency {
-        for csr in pair {
+    for lists in &b.adjacency {
+        // Targets must lie in the node table; those of an in-direction still to be built, in
+        // the range it is built over (the target type's).
+        let out_targets = match lists.built_in() {
+            Some(_) => (0, n as u32),
+            None => lists.in_range(),
+        };
+        if out_targets.1 as usize > n || out_targets.0 > out_targets.1 {
+            return Err("edge target range outside the node table");
+        }
+        let held = [Some((&lists.out, out_targets)), lists.built_in().map(|c| (c, (0, n as u32)))];
+        for (csr, (lo, hi)) in held.into_iter().flatten() {
             let offs: &[u64] = &csr.offsets;
             if offs.is_empty() {
                 if !csr.targets.is_empty() {
@@ -352,8 +380,8 @@ fn validate(b: &Base) -> std::result::Result<(), &'static str> {
             if offs.windows(2).any(|w| w[0] > w[1]) || offs[offs.len() - 1] as usize != csr.targets.len() {
                 return Err("adjacency offsets inconsistent");
             }
-            if csr.first as usize + offs.len() - 1 > n || csr.targets.iter().any(|&t| t as usize >= n) {
-                return Err("adjacency points past the node table");
+            if csr.first as usize + offs.len() - 1 > n || csr.targets.iter().any(|&t| t < lo || t >= hi) {
+                return Err("adjacency points outside its node range");
             }
         }
     }

@@ -34,13 +34,15 @@ pub enum Error {
         path: PathBuf,
     },
     /// A file was written by a newer (or unknown) format version.
-    #[error("{} has format version {found}; this build reads version {supported}", path.display())]
+    #[error("{} has format version {found}; this build reads versions {oldest} to {supported}", path.display())]
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
         /// The version in the file's header.
         found: u32,
-        /// The version this build writes and reads.
+        /// The oldest version of that kind of file this build reads.
+        oldest: u32,
+        /// The version of that kind of file this build writes (the newest it reads).
         supported: u32,
     },
     /// Another process holds the directory's lock file.

@@ -22,6 +22,8 @@ use crate::header;
 use crate::io::{FileIo, write_all_at};
 
 const CURRENT_MAGIC: [u8; 8] = *b"QUIVCUR\0";
+/// `CURRENT`'s format: unchanged since the first.
+const CURRENT_VERSION: header::Version = header::Version { writes: 1, oldest: 1 };
 
 /// Paths of one data directory.
 #[derive(Debug, Clone)]
@@ -66,7 +68,7 @@ impl Layout {
     pub fn read_current(&self) -> Result<Option<u64>> {
         let path = self.current();
         match fs::read(&path) {
-            Ok(bytes) => header::check(&path, &bytes, &CURRENT_MAGIC).map(Some),
+            Ok(bytes) => header::check(&path, &bytes, &CURRENT_MAGIC, CURRENT_VERSION).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io(&path, e)),
         }
@@ -75,7 +77,7 @@ impl Layout {
     /// Makes `generation` the live one, atomically and durably.
     pub fn write_current(&self, generation: u64, io: &dyn FileIo) -> Result<()> {
         let tmp = self.dir.join("CURRENT.tmp");
-        self.write_file_durably(&tmp, &header::encode(&CURRENT_MAGIC, generation), io)?;
+        self.write_file_durably(&tmp, &header::encode(&CURRENT_MAGIC, CURRENT_VERSION, generation), io)?;
         let path = self.current();
         fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
         self.sync_dir()

@@ -18,6 +18,8 @@ use crate::record::{LogRecord, encode_frame};
 
 /// Magic number at the start of every segment.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"QUIVSEG\0";
+/// Segments' format: unchanged since the first.
+const SEGMENT_VERSION: header::Version = header::Version { writes: 1, oldest: 1 };
 /// Bytes before the first frame.
 pub const SEGMENT_HEADER: usize = header::HEADER_LEN;
 /// Room always kept free at the end of an active segment for its seal frame.
@@ -44,7 +46,7 @@ impl Segment {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let map = Map::new(&file, len).map_err(|e| Error::io(path, e))?;
-        let seq = header::check(path, map.bytes(), &SEGMENT_MAGIC)?;
+        let seq = header::check(path, map.bytes(), &SEGMENT_MAGIC, SEGMENT_VERSION)?;
         Ok(Segment { seq, path: path.into(), map })
     }
 
@@ -74,7 +76,8 @@ impl SegmentWriter {
         let file = OpenOptions::new().read(true).write(true).create_new(true).open(path).map_err(err)?;
         let capacity = capacity.max(SEGMENT_HEADER as u64 + SEAL_ROOM * 2);
         file.set_len(capacity).map_err(err)?;
-        write_all_at(&*io, &file, &header::encode(&SEGMENT_MAGIC, seq), 0).map_err(|(_, e)| err(e))?;
+        write_all_at(&*io, &file, &header::encode(&SEGMENT_MAGIC, SEGMENT_VERSION, seq), 0)
+            .map_err(|(_, e)| err(e))?;
         io.sync(&file).map_err(err)?;
         let map = Map::new(&file, capacity).map_err(err)?;
         let segment = Arc::new(Segment { seq, path: path.into(), map });
@@ -92,7 +95,7 @@ impl SegmentWriter {
         file.set_len(capacity).map_err(err)?;
         io.sync(&file).map_err(err)?;
         let map = Map::new(&file, capacity).map_err(err)?;
-        let seq = header::check(path, map.bytes(), &SEGMENT_MAGIC)?;
+        let seq = header::check(path, map.bytes(), &SEGMENT_MAGIC, SEGMENT_VERSION)?;
         let segment = Arc::new(Segment { seq, path: path.into(), map });
         Ok(SegmentWriter { segment, file: Arc::new(file), end, capacity, io })
     }

@@ -364,8 +364,13 @@ impl Snapshot {
     /// Sizes of the index, for metrics and benchmarks.
     pub fn stats(&self) -> IndexStats {
         let base = &self.state.base;
-        let adjacency_bytes =
-            base.adjacency.iter().flatten().map(|c| (c.offsets.len() * 8 + c.targets.len() * 4) as u64).sum();
+        let adjacency_bytes = base
+            .adjacency
+            .iter()
+            .flat_map(|l| [Some(&l.out), l.built_in()])
+            .flatten()
+            .map(|c| (c.offsets.len() * 8 + c.targets.len() * 4) as u64)
+            .sum();
         let postings_bytes =
             base.postings.values().map(|p| (p.keys.len() * 8 + p.nodes.len() * 4) as u64).sum();
         IndexStats {

@@ -551,12 +551,20 @@ fn write_checkpoint(layout: &Layout, options: &Options, w: &mut Writer) -> Resul
     let tmp = path.with_extension("qidx.tmp");
     let at = LogPosition { segment: w.log.segment.seq, offset: w.log.end };
     let io = &*options.io;
-    state.with_full_base(|base| {
-        checkpoint::write(&tmp, base, state.seq, state.next_uid, at, &state.catalog, io)
+    // The in-direction lists the base holds: the checkpoint leaves them out, and the base read
+    // back keeps these rather than build them again.
+    let held_in = state.with_full_base(|base| {
+        checkpoint::write(&tmp, base, state.seq, state.next_uid, at, &state.catalog, io)?;
+        Ok::<_, Error>(base.adjacency.iter().map(|l| l.built_in().cloned()).collect::<Vec<_>>())
     })?;
     std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
     layout.sync_dir()?;
-    let loaded = checkpoint::load_written(&path)?;
+    let mut loaded = checkpoint::load_written(&path)?;
+    for (lists, inn) in loaded.base.adjacency.iter_mut().zip(&held_in) {
+        if let Some(inn) = inn {
+            lists.adopt_in(inn);
+        }
+    }
     let fresh = Arc::new(state.with_base(Arc::new(loaded.base)));
     w.latest = Arc::clone(&fresh);
     for (seq, old) in layout.list(w.generation)?.checkpoints {

@@ -162,6 +162,25 @@ impl CsrBuilder {
     }
 }
 
+/// The in-direction of `out` over the target range `range`: every (source, target) pair of
+/// `out` placed by target. Sources are visited in increasing order, so each list comes out
+/// sorted. Every target of `out` must lie in `range`.
+pub(super) fn transpose(out: &Csr, range: (u32, u32)) -> Csr {
+    let visit = |f: &mut dyn FnMut(u32, u32)| -> Result<(), String> {
+        for (i, pair) in out.offsets.windows(2).enumerate() {
+            let source = out.first + i as u32;
+            for &target in &out.targets[pair[0] as usize..pair[1] as usize] {
+                f(source, target);
+            }
+        }
+        Ok(())
+    };
+    let mut builder = CsrBuilder::new(range, Direction::In);
+    let _ = visit(&mut |_, target| builder.count(target));
+    // (The visitor never fails.)
+    builder.place_all(&visit).unwrap_or_default()
+}
+
 /// The list of `node` in a CSR, empty when it lies outside the CSR's range.
 fn list_of(csr: &Csr, node: Dense) -> &[u32] {
     let i = node.wrapping_sub(csr.first) as usize;
@@ -299,6 +318,19 @@ mod tests {
         // A node created since the base sorts before base nodes of a later type.
         let moved = Renumber::new(vec![0, 2, 1], 3);
         assert!(!moved.identity && !moved.monotone);
+    }
+
+    #[test]
+    fn a_transpose_lists_sources_by_target() {
+        // Sources 2..5 over targets 0..4: 2 -> [0, 3], 3 -> [], 4 -> [0, 1, 3].
+        let out = Csr { first: 2, offsets: vec![0, 2, 2, 5].into(), targets: vec![0, 3, 0, 1, 3].into() };
+        let inn = transpose(&out, (0, 4));
+        assert_eq!(inn.first, 0);
+        let lists: Vec<&[u32]> = (0..4).map(|t| list_of(&inn, t)).collect();
+        assert_eq!(lists, [&[2, 4][..], &[4][..], &[][..], &[2, 4][..]]);
+        assert_eq!(inn.offsets.len(), 5);
+        let empty = transpose(&Csr::default(), (7, 7));
+        assert_eq!((empty.offsets.len(), empty.targets.len()), (1, 0));
     }
 
     #[test]

@@ -13,7 +13,9 @@ use crate::catalog::{Catalog, CatalogChange, EdgeId, PropId, TypeId};
 use crate::index::adjacency::{CsrBuilder, DEAD, Renumber, merge_direction};
 use crate::index::apply::ValuesAt;
 use crate::index::tokens::keys_of_value_into;
-use crate::index::{Base, Csr, Dense, Direction, IndexKind, Postings, PropColumn, State, ValueRef};
+use crate::index::{
+    Base, Csr, Dense, Direction, EdgeLists, IndexKind, Postings, PropColumn, State, ValueRef,
+};
 use crate::record::Op;
 use crate::value::ValueView;
 
@@ -131,8 +133,8 @@ impl State {
                 _ => return Ok(None),
             }
         }
-        let held =
-            self.dense_len() as usize + self.base.adjacency.iter().map(|p| p[0].targets.len()).sum::<usize>();
+        let held = self.dense_len() as usize
+            + self.base.adjacency.iter().map(|l| l.out.targets.len()).sum::<usize>();
         if work < BULK_MIN_WORK || work < held / 4 {
             return Ok(None);
         }
@@ -263,7 +265,7 @@ impl State {
 
         // Edges: per edge type, the record's additions grouped by node in each direction, then
         // merged with the state's lists (`adjacency`), one direction per thread.
-        let mut adjacency = vec![[Csr::default(), Csr::default()]; catalog.edges.len()];
+        let mut adjacency = vec![EdgeLists::default(); catalog.edges.len()];
         for (e, edge) in catalog.edges.iter().enumerate() {
             if edge.dropped {
                 continue;
@@ -325,7 +327,7 @@ impl State {
                 (out.join(), inn)
             });
             let out = out.map_err(|_| "building an adjacency index panicked".to_string())??;
-            adjacency[e as usize] = [out, inn?];
+            adjacency[e as usize] = EdgeLists::new(out, inn?);
         }
 
         let mut by_uid: Vec<(u64, u32)> = Vec::new();

@@ -104,6 +104,82 @@ pub struct Csr {
     pub targets: Column<u32>,
 }
 
+/// One edge type's adjacency in the base. The out-direction is always held; the in-direction
+/// (its transpose) is held when the base was built in memory, and built from the
+/// out-direction on first use when the base comes from a checkpoint, which stores only the
+/// out-direction (a third less to write at every checkpoint and to keep on disk; most
+/// traversals never read the in-direction).
+///
+/// ```
+/// use quiver_engine::{CatalogChange, Direction, Store};
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = Store::open(dir.path()).unwrap();
+/// let mut txn = store.write().unwrap();
+/// txn.alter(CatalogChange::AddType { name: "P".into() }, false).unwrap();
+/// txn.alter(CatalogChange::AddEdge { source: 0, name: "knows".into(), target: 0, list: true }, false).unwrap();
+/// let (a, b) = (txn.create_node(0, None).unwrap(), txn.create_node(0, None).unwrap());
+/// txn.add_edge(0, a, b).unwrap();
+/// txn.commit().unwrap();
+/// store.checkpoint().unwrap();
+/// let snap = store.snapshot();
+/// // Read back from the checkpoint: the in-direction is built here, from the out-direction.
+/// let from_b = snap.adjacency(0, Direction::In).neighbors(snap.dense(b).unwrap()).to_vec();
+/// assert_eq!(from_b, [snap.dense(a).unwrap()]);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct EdgeLists {
+    /// Sources to targets.
+    pub out: Csr,
+    /// Targets to sources, once held or built.
+    inn: std::sync::OnceLock<Csr>,
+    /// The target type's dense range, over which the in-direction is built.
+    in_range: (u32, u32),
+}
+
+impl EdgeLists {
+    /// Both directions, as built.
+    pub fn new(out: Csr, inn: Csr) -> EdgeLists {
+        let in_range = (inn.first, inn.first + inn.offsets.len().saturating_sub(1) as u32);
+        EdgeLists { out, inn: std::sync::OnceLock::from(inn), in_range }
+    }
+
+    /// The out-direction alone: the in-direction, over the target type's dense range
+    /// `in_range`, is built when first read. Every target of `out` must lie in that range
+    /// (checked when a checkpoint is opened).
+    pub fn out_only(out: Csr, in_range: (u32, u32)) -> EdgeLists {
+        EdgeLists { out, inn: std::sync::OnceLock::new(), in_range }
+    }
+
+    /// One direction's lists (the in-direction built now if this is its first read).
+    pub fn get(&self, dir: Direction) -> &Csr {
+        match dir {
+            Direction::Out => &self.out,
+            Direction::In => self.inn.get_or_init(|| adjacency::transpose(&self.out, self.in_range)),
+        }
+    }
+
+    /// The in-direction, if it is held or was built already.
+    pub fn built_in(&self) -> Option<&Csr> {
+        self.inn.get()
+    }
+
+    /// The target type's dense range.
+    pub fn in_range(&self) -> (u32, u32) {
+        self.in_range
+    }
+
+    /// Takes `inn` as the in-direction when none is held yet and it covers the same range
+    /// (a checkpoint just written keeps the lists its base held rather than build them again).
+    pub fn adopt_in(&mut self, inn: &Csr) {
+        let covers = inn.first == self.in_range.0
+            && inn.offsets.len() == (self.in_range.1 - self.in_range.0) as usize + 1
+            && inn.targets.len() == self.out.targets.len();
+        if covers && self.inn.get().is_none() {
+            let _ = self.inn.set(inn.clone());
+        }
+    }
+}
+
 /// One property's values in the base: nodes sorted, with the value of each.
 #[derive(Debug, Clone, Default)]
 pub struct PropColumn {
@@ -144,8 +220,8 @@ pub struct Base {
     pub sorted_uids: Column<u64>,
     /// Dense number of each entry of `sorted_uids`.
     pub sorted_dense: Column<u32>,
-    /// Per edge type: the out and in CSR.
-    pub adjacency: Vec<[Csr; 2]>,
+    /// Per edge type: its lists in both directions.
+    pub adjacency: Vec<EdgeLists>,
     /// Per property: its values.
     pub props: Vec<PropColumn>,
     /// Per (property, index kind).
@@ -187,7 +263,7 @@ impl Base {
 
     /// The CSR of `edge` in direction `dir`, if the base has one.
     pub fn csr(&self, edge: EdgeId, dir: Direction) -> Option<&Csr> {
-        self.adjacency.get(edge as usize).map(|pair| &pair[dir as usize])
+        self.adjacency.get(edge as usize).map(|lists| lists.get(dir))
     }
 
     /// The base value of `prop` on `node`.
