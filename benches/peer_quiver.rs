@@ -127,8 +127,9 @@ fn main() {
         })
         .unwrap()
         .nodes;
-        loaded_edges = quiver::query::read_input(&input("edges.csv"), |text| {
-            db.import_csv_edges("edges.csv", "Person.knows", text)
+        loaded_edges = quiver::query::map_input(&input("edges.csv"), |bytes| {
+            let options = quiver::query::ImportOptions::default();
+            db.import_csv_edge_bytes("edges.csv", "Person.knows", bytes, &options, &mut |_| {})
         })
         .unwrap()
         .edges;

@@ -303,8 +303,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for (edge, file) in &edges {
                 import_one(file, |progress| {
                     let name = file.display().to_string();
-                    quiver::query::read_input(file, |text| {
-                        db.import_csv_edges_with(&name, edge, text, &options, progress)
+                    quiver::query::map_input(file, |bytes| {
+                        db.import_csv_edge_bytes(&name, edge, bytes, &options, progress)
                     })
                     .with_context(|| format!("importing {name}"))
                 })?;

@@ -99,6 +99,23 @@ fn import_errors_name_the_file_and_exit_1() {
         stderr(&out),
         format!("error: importing {0}: {0}:3: key: expected Int, found \"x\"\n", file.display())
     );
+    // Files that are not UTF-8: a node file's first bad byte; an edge file's cell and line
+    // (an edge file is not checked whole before it is read).
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, b"key,name\n1,Ada\n2,B\xffb\n").unwrap();
+    let out = quiver(&["import", "--data", &data, "--nodes", &format!("Person={}", bad.display())]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), format!("error: importing {0}: {0}: not UTF-8 at byte 18\n", bad.display()));
+    std::fs::write(dir.path().join("good.csv"), "key,name\n1,Ada\n2,Bob\n").unwrap();
+    let good = dir.path().join("good.csv");
+    stdout(&quiver(&["import", "--data", &data, "--nodes", &format!("Person={}", good.display())]));
+    std::fs::write(&bad, b"key,key\n1,2\n2,\xff1\n").unwrap();
+    let out = quiver(&["import", "--data", &data, "--edges", &format!("Person.knows={}", bad.display())]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!("error: importing {0}: {0}:3: key: the cell is not UTF-8: \"\u{fffd}1\"\n", bad.display())
+    );
     let out = quiver(&["import", "--data", &data, "--nodes", "Person"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stderr(&out), "error: --nodes takes NAME=FILE, not \"Person\"\n");

@@ -30,7 +30,7 @@ pub use database::{Access, CachedRun, Database, Pending, QueryLimits, Response};
 pub use error::{Error, PathSegment, QueryError};
 pub use export::ExportReport;
 pub use grammar::{ParseLimits, parse_executable, parse_schema};
-pub use import::{ImportOptions, ImportProgress, ImportReport, ProgressFn, read_input};
+pub use import::{ImportOptions, ImportProgress, ImportReport, ProgressFn, map_input, read_input};
 
 #[cfg(test)]
 mod tests {

@@ -76,6 +76,25 @@ impl XidMap {
     }
 }
 
+impl XidMap {
+    /// The uid of Int key `key` (`Some(None)` when no node has it), or `None` when the keys
+    /// are not Ints.
+    fn get_int(&self, key: i64) -> Option<Option<u64>> {
+        Some(match self {
+            XidMap::IntSequence { first, len, uid0 } => {
+                let offset = key.checked_sub(*first).and_then(|o| u64::try_from(o).ok());
+                offset.filter(|o| o < len).map(|o| uid0 + o)
+            }
+            XidMap::IntRange { first, uids } => {
+                let offset = key.checked_sub(*first).and_then(|o| usize::try_from(o).ok());
+                offset.and_then(|o| uids.get(o).copied()).filter(|&u| u != 0)
+            }
+            XidMap::Int(map) => map.get(&key).copied(),
+            XidMap::Encoded(_) => return None,
+        })
+    }
+}
+
 impl Database {
     /// Imports edges of `Type.field` from CSV text (see the module's documentation); `name`
     /// is used in errors.
@@ -89,6 +108,33 @@ impl Database {
         file: &str,
         edge: &str,
         text: &str,
+        options: &ImportOptions,
+        progress: ProgressFn<'_>,
+    ) -> Result<ImportReport, Error> {
+        self.import_csv_edge_bytes(file, edge, text.as_bytes(), options, progress)
+    }
+
+    /// [`Database::import_csv_edges_with`] over the file's bytes, which need not be checked to
+    /// be UTF-8 first: each cell read as text is checked, and one that is not UTF-8 is an
+    /// error naming its line and column (what [`crate::map_input`] is for: a large edge file
+    /// is read once instead of twice).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let db = quiver_query::Database::open(dir.path()).unwrap();
+    /// db.set_schema("type P { id: ID!  name: String! @id  knows: [P] }").unwrap();
+    /// db.import_csv_nodes("p.csv", "P", "name\nAda\nBob\n").unwrap();
+    /// let options = quiver_query::ImportOptions::default();
+    /// let report = db.import_csv_edge_bytes("k.csv", "P.knows", b"name,name\nAda,Bob\n", &options, &mut |_| {});
+    /// assert_eq!(report.unwrap().edges, 1);
+    /// let err = db.import_csv_edge_bytes("k.csv", "P.knows", b"name,name\nAda,B\xffb\n", &options, &mut |_| {});
+    /// assert_eq!(err.unwrap_err().to_string(), "k.csv:2: name: the cell is not UTF-8: \"B\u{FFFD}b\"");
+    /// ```
+    pub fn import_csv_edge_bytes(
+        &self,
+        file: &str,
+        edge: &str,
+        text: &[u8],
         options: &ImportOptions,
         progress: ProgressFn<'_>,
     ) -> Result<ImportReport, Error> {
@@ -221,7 +267,7 @@ impl EdgeRows<'_> {
     /// receiving side has gone.
     fn send_all(
         &self,
-        text: &str,
+        text: &[u8],
         out: &std::sync::mpsc::SyncSender<Result<EdgeChunk, Error>>,
         returned: &std::sync::mpsc::Receiver<EdgeChunk>,
     ) {
@@ -238,7 +284,7 @@ impl EdgeRows<'_> {
         let mut rows = PairRows::new(text);
         let mut key = Vec::new();
         // The cell of the source being grouped.
-        let mut source = String::new();
+        let mut source = Vec::new();
         let (mut in_batch, mut done) = (0u64, 0u64);
         loop {
             let row = match rows.next_row() {
@@ -260,7 +306,7 @@ impl EdgeRows<'_> {
                     let src = resolve(self.schema, ends[0], row.source, &header[0], snap, &mut key, &at)?;
                     chunk.groups.push(EdgeGroup { src, line: row.line, rows: 0, ends_batch: false });
                     source.clear();
-                    source.push_str(row.source);
+                    source.extend_from_slice(row.source);
                 }
                 chunk.dsts.push(resolve(self.schema, ends[1], row.target, &header[1], snap, &mut key, &at)?);
                 Ok(())
@@ -341,12 +387,21 @@ fn end_key(schema: &Schema, snap: &Snapshot, ty: usize, name: &str, at: &At<'_>)
 fn resolve(
     schema: &Schema,
     end: &EndKey,
-    cell: &str,
+    cell: &[u8],
     column: &str,
     snap: &Snapshot,
     key: &mut Vec<u8>,
     at: &At<'_>,
 ) -> Result<u64, Error> {
+    // Int keys in plain digits (most cells of most edge files) are read from the bytes.
+    if let EndKey::Xid { field, by_value, .. } = end
+        && let Some(int) = plain_int(cell)
+        && let Some(found) = by_value.get_int(int)
+    {
+        return found.ok_or_else(|| at.err(column, format!("no node has {field} {int}")));
+    }
+    let cell = std::str::from_utf8(cell)
+        .map_err(|_| at.err(column, format!("the cell is not UTF-8: {:?}", String::from_utf8_lossy(cell))))?;
     match end {
         EndKey::Uid => {
             let uid = parse_uid(cell)
@@ -358,44 +413,37 @@ fn resolve(
         }
         EndKey::Xid { field, scalar, by_value } => {
             let missing = || at.err(column, format!("no node has {field} {cell}"));
-            let int = || -> Result<i64, Error> {
-                parse_int(cell).ok_or_else(|| at.err(column, format!("expected Int, found {cell:?}")))
-            };
-            match by_value {
-                XidMap::IntSequence { first, len, uid0 } => {
-                    let offset = int()?.checked_sub(*first).and_then(|o| u64::try_from(o).ok());
-                    offset.filter(|o| o < len).map(|o| uid0 + o).ok_or_else(missing)
-                }
-                XidMap::IntRange { first, uids } => {
-                    let offset = int()?.checked_sub(*first).and_then(|o| usize::try_from(o).ok());
-                    offset.and_then(|o| uids.get(o).copied()).filter(|&u| u != 0).ok_or_else(missing)
-                }
-                XidMap::Int(map) => map.get(&int()?).copied().ok_or_else(missing),
-                XidMap::Encoded(map) => {
-                    let value = cell_value(schema, scalar, false, cell).map_err(|m| at.err(column, m))?;
-                    key.clear();
-                    value.encode_into(key);
-                    map.get(key.as_slice()).copied().ok_or_else(missing)
-                }
+            if let XidMap::Encoded(map) = by_value {
+                let value = cell_value(schema, scalar, false, cell).map_err(|m| at.err(column, m))?;
+                key.clear();
+                value.encode_into(key);
+                return map.get(key.as_slice()).copied().ok_or_else(missing);
             }
+            let int =
+                parse_int(cell).ok_or_else(|| at.err(column, format!("expected Int, found {cell:?}")))?;
+            by_value.get_int(int).flatten().ok_or_else(missing)
         }
     }
 }
 
-/// An Int cell as `str::parse` reads it after trimming, plain digits (and a minus sign) read
-/// directly: most of an edge file's cells.
-fn parse_int(cell: &str) -> Option<i64> {
-    let bytes = cell.as_bytes();
-    let (negative, digits) = match bytes {
+/// A cell of plain digits (and a minus sign), up to 18 of them: most of an edge file's cells,
+/// read directly from the bytes. Anything else is `None` (for [`parse_int`] to read).
+fn plain_int(cell: &[u8]) -> Option<i64> {
+    let (negative, digits) = match cell {
         [b'-', rest @ ..] => (true, rest),
-        _ => (false, bytes),
+        _ => (false, cell),
     };
     // Up to 18 digits cannot overflow.
     if !digits.is_empty() && digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) {
         let v = digits.iter().fold(0i64, |v, &d| v * 10 + i64::from(d - b'0'));
         return Some(if negative { -v } else { v });
     }
-    cell.trim().parse().ok()
+    None
+}
+
+/// An Int cell as `str::parse` reads it after trimming.
+fn parse_int(cell: &str) -> Option<i64> {
+    plain_int(cell.as_bytes()).or_else(|| cell.trim().parse().ok())
 }
 
 #[cfg(test)]
