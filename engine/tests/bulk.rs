@@ -275,3 +275,36 @@ fn bulk_edge_records_merge_into_the_lists_already_held() {
     let store = Store::open(dir.path()).unwrap();
     check(&store, &model, true);
 }
+
+/// `add_edges` checks a batch of targets in the base at once: a target of another type, one
+/// that does not exist, or one this transaction or an earlier commit deleted is still refused,
+/// with the error the per-target check gives.
+#[test]
+fn a_batch_of_targets_is_refused_for_any_one_that_does_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut txn = store.write().unwrap();
+    define(&mut txn);
+    for u in 1..=10 {
+        txn.create_node(PERSON, Some(u)).unwrap();
+    }
+    txn.create_node(ORG, Some(11)).unwrap();
+    txn.commit().unwrap();
+    store.checkpoint().unwrap();
+
+    let mut txn = store.write().unwrap();
+    txn.add_edges(KNOWS, 1, &[2, 3, 10]).unwrap();
+    let err = txn.add_edges(KNOWS, 1, &[4, 11]).unwrap_err().to_string();
+    assert!(err.contains("node 0xb a Org"), "{err}");
+    let err = txn.add_edges(KNOWS, 1, &[4, 12]).unwrap_err().to_string();
+    assert!(err.contains("0xc"), "{err}");
+    txn.delete_node(5).unwrap();
+    assert!(txn.add_edges(KNOWS, 1, &[4, 5]).is_err(), "deleted in this transaction");
+    txn.commit().unwrap();
+
+    let mut txn = store.write().unwrap();
+    assert!(txn.add_edges(KNOWS, 1, &[4, 5]).is_err(), "deleted by an earlier commit");
+    txn.add_edges(KNOWS, 1, &[4, 6]).unwrap();
+    txn.commit().unwrap();
+    assert_eq!(neighbors(&store, KNOWS, Direction::Out, 1), [2, 3, 4, 6, 10]);
+}

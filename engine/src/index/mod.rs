@@ -386,6 +386,25 @@ impl State {
         self.catalog.types.get(ty as usize).is_none_or(|t| t.dropped)
     }
 
+    /// Whether every uid of `uids` is certainly a live node of type `ty`, answered for the
+    /// whole batch by one range check each where the base finds its nodes by subtraction and
+    /// no node was created or deleted since (an edge import's targets). `false` means "not
+    /// known this way": the caller asks per uid.
+    pub fn all_of_type(&self, uids: &[u64], ty: TypeId) -> bool {
+        let base = &self.base;
+        let (Some(&first), Some(&last)) = (base.uids.first(), base.uids.last()) else { return false };
+        let by_subtraction = base.sorted_uids.is_empty() && last - first == (base.uids.len() - 1) as u64;
+        let (a, b) = base.type_range(ty);
+        if !by_subtraction || a == b || !self.delta.nodes.is_empty() || !self.delta.deleted.is_empty() {
+            return false;
+        }
+        if self.type_dropped(ty) {
+            return false;
+        }
+        let (lo, span) = (first + u64::from(a), u64::from(b - a - 1));
+        uids.iter().all(|&u| u.wrapping_sub(lo) <= span)
+    }
+
     /// Total dense numbers in use (live or not).
     pub fn dense_len(&self) -> u32 {
         self.base.len() + self.delta.nodes.len() as u32

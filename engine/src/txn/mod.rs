@@ -477,9 +477,15 @@ impl<'s> WriteTxn<'s> {
         if self.require(src)? != source {
             return self.check_edge(edge, src, dsts.first().copied().unwrap_or(src));
         }
-        for &dst in dsts {
-            if self.require(dst)? != target {
-                return self.check_edge(edge, src, dst);
+        // (An edge import's targets: nodes of the base, checked as one batch when possible.)
+        let at_once = self.nodes.is_empty()
+            && self.catalog.node_type(target).is_ok()
+            && self.state.all_of_type(dsts, target);
+        if !at_once {
+            for &dst in dsts {
+                if self.require(dst)? != target {
+                    return self.check_edge(edge, src, dst);
+                }
             }
         }
         self.raw_edges(edge, src, dsts, true);

@@ -137,6 +137,11 @@ impl TouchedNodes {
         self.others.insert(uid, ty);
     }
 
+    /// Whether the transaction created or deleted no node.
+    pub(super) fn is_empty(&self) -> bool {
+        self.run.is_empty() && self.others.is_empty()
+    }
+
     /// Room for `nodes` more creations in sequence.
     pub(super) fn reserve(&mut self, nodes: usize) {
         self.run.reserve(nodes);
