@@ -290,14 +290,23 @@ impl State {
                 }
                 Ok(())
             };
+            // The in-direction is kept up only where the old base holds it built; elsewhere it
+            // stays to be built from the out-direction when first read (`EdgeLists`), which an
+            // import's batches and traversals along a field never do. (It is the transpose of
+            // the out-direction whatever the delta holds: commits change both alike.)
+            let build_in = old_edge
+                .and_then(|e| self.base.adjacency.get(e as usize))
+                .is_some_and(|l| l.built_in().is_some());
             let (out_adds, in_adds) = if adds {
-                let (mut out, mut inn) =
-                    (CsrBuilder::new(rs, Direction::Out), CsrBuilder::new(rt, Direction::In));
+                let mut out = CsrBuilder::new(rs, Direction::Out);
+                let mut inn = build_in.then(|| CsrBuilder::new(rt, Direction::In));
                 let mut misfit = None;
                 visit(&mut |s, t| {
                     if (rs.0..rs.1).contains(&s) && (rt.0..rt.1).contains(&t) {
                         out.count(s);
-                        inn.count(t);
+                        if let Some(inn) = &mut inn {
+                            inn.count(t);
+                        }
                     } else if misfit.is_none() {
                         misfit = Some((s, t));
                     }
@@ -310,11 +319,17 @@ impl State {
                         uids[t as usize]
                     ));
                 }
-                (Some(out), Some(inn))
+                (Some(out), inn)
             } else {
                 (None, None)
             };
             let renumber = &renumber;
+            if !build_in {
+                let adds = out_adds.map(|b| b.place_all(&visit)).transpose()?.unwrap_or_default();
+                let out = merge_direction(self, old_edge, Direction::Out, rs, renumber, &adds);
+                adjacency[e as usize] = EdgeLists::out_only(out, rt);
+                continue;
+            }
             let (out, inn) = std::thread::scope(|scope| {
                 let visit = &visit;
                 let out = scope.spawn(move || -> Result<Csr, String> {
