@@ -167,7 +167,11 @@ impl Store {
                 }
                 let mut dsts: Vec<u64> = list.iter().map(|&t| old.uid(t)).collect();
                 dsts.sort_unstable();
-                rw.push(Op::AddEdges { edge: e as EdgeId, src: old.uid(src), dsts: UidList(dsts) })?;
+                rw.push(Op::AddEdges {
+                    edge: e as EdgeId,
+                    src: old.uid(src),
+                    dsts: Box::new(UidList(dsts)),
+                })?;
             }
         }
         rw.flush()?;

@@ -147,8 +147,9 @@ pub enum Op {
         edge: EdgeId,
         /// Source node.
         src: u64,
-        /// Targets, sorted.
-        dsts: UidList,
+        /// Targets, sorted (boxed: a step is then 24 bytes, and an import's batch holds
+        /// millions of steps; encoded as the list itself).
+        dsts: Box<UidList>,
     },
     /// Removes edges `src -> d` for every `d` in `dsts`.
     RemoveEdges {
@@ -157,7 +158,7 @@ pub enum Op {
         /// Source node.
         src: u64,
         /// Targets, sorted.
-        dsts: UidList,
+        dsts: Box<UidList>,
     },
 }
 
@@ -277,7 +278,7 @@ pub(crate) fn canonicalize(ops: &mut Vec<Op>) {
         for ((edge, src), mut d) in keys {
             d.sort_unstable();
             d.dedup();
-            let dsts = UidList(d);
+            let dsts = Box::new(UidList(d));
             out.push(if add {
                 Op::AddEdges { edge, src, dsts }
             } else {
@@ -410,13 +411,19 @@ mod tests {
             ops: vec![
                 Op::CreateNode { uid: 0x2a, ty: 0 },
                 Op::SetProp { uid: 0x2a, prop: 1, at: 0, len: value.len() as u32 },
-                Op::AddEdges { edge: 0, src: 0x2a, dsts: UidList(vec![1, 300, 70_000]) },
+                Op::AddEdges { edge: 0, src: 0x2a, dsts: Box::new(UidList(vec![1, 300, 70_000])) },
             ],
         };
         (record, value)
     }
 
     /// The record format is a promise to every database on disk: this test fails if it drifts.
+    #[test]
+    fn a_step_is_24_bytes() {
+        // An import's batch holds millions of steps: the edge lists are boxed to keep it so.
+        assert_eq!(size_of::<Op>(), 24);
+    }
+
     #[test]
     fn golden_bytes() {
         let (record, values) = sample();
@@ -507,7 +514,7 @@ mod fuzz {
 
         #[test]
         fn a_valid_frame_with_any_flipped_byte_is_never_valid(flip in 0usize..60, bit in 0u8..8) {
-            let record = LogRecord::Txn { seq: 3, ops: vec![Op::AddEdges { edge: 1, src: 9, dsts: UidList(vec![1, 2, 900]) }] };
+            let record = LogRecord::Txn { seq: 3, ops: vec![Op::AddEdges { edge: 1, src: 9, dsts: Box::new(UidList(vec![1, 2, 900])) }] };
             let mut frame = encode_frame(&record, b"values").unwrap();
             let flip = flip % frame.len();
             frame[flip] ^= 1 << bit;

@@ -266,9 +266,8 @@ impl<'s> WriteTxn<'s> {
     }
 
     /// Holders of `value` in unique property `prop`, as the transaction sees it.
-    fn unique_holders(&self, prop: PropId, value: &Value) -> Result<Vec<u64>> {
-        let Some(view) = value.as_scalar_view() else { return Ok(Vec::new()) };
-        let key = eq_key(&view);
+    /// `key` is the value's equality key (`eq_key`).
+    fn unique_holders(&self, prop: PropId, value: &Value, key: u64) -> Result<Vec<u64>> {
         let snap = Snapshot::new(Arc::clone(&self.state));
         let committed: Vec<u32> = match self.state.catalog.property(prop) {
             // A property added by this transaction has no committed values.
@@ -331,6 +330,8 @@ impl<'s> WriteTxn<'s> {
             )));
         }
         let unique = indexes.contains(IndexSet::UNIQUE);
+        // (A unique value is a scalar: its key, computed once for the check and the hold.)
+        let key = if unique { value.as_scalar_view().map(|v| eq_key(&v)) } else { None };
         if unique {
             if matches!(value, Value::List(_)) {
                 return Err(Error::Invalid(format!(
@@ -338,7 +339,11 @@ impl<'s> WriteTxn<'s> {
                     self.catalog.property_name(prop)
                 )));
             }
-            if let Some(&holder) = self.unique_holders(prop, &value)?.iter().find(|&&u| u != uid) {
+            let holders = match key {
+                Some(key) => self.unique_holders(prop, &value, key)?,
+                None => Vec::new(),
+            };
+            if let Some(&holder) = holders.iter().find(|&&u| u != uid) {
                 return Err(Error::UniqueViolation {
                     property: self.catalog.property_name(prop),
                     value: value.to_string(),
@@ -369,7 +374,7 @@ impl<'s> WriteTxn<'s> {
                 None => before_txn,
             };
             self.forget_unique(uid, prop, old);
-            if let Some(key) = value.as_scalar_view().map(|v| eq_key(&v)) {
+            if let Some(key) = key {
                 self.unique.push(prop, key, uid);
             }
         }
@@ -425,7 +430,7 @@ impl<'s> WriteTxn<'s> {
             }
             _ if dsts.is_empty() => {}
             _ => {
-                let dsts = UidList(dsts.to_vec());
+                let dsts = Box::new(UidList(dsts.to_vec()));
                 self.ops.push(if add {
                     Op::AddEdges { edge, src, dsts }
                 } else {
