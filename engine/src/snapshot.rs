@@ -214,9 +214,10 @@ impl Snapshot {
         self.view(r).map(Some)
     }
 
-    /// Every live node holding a value of `prop`, in dense order, with the value: one pass
-    /// over the property's column (what an importer building a table of keys wants; asking
-    /// [`Snapshot::value`] node by node searches the column each time).
+    /// Calls `f` with every live node holding a value of `prop`, in dense order, and the value:
+    /// one pass over the property's column, collecting nothing (what an importer building a
+    /// table of keys wants; asking [`Snapshot::value`] node by node searches the column each
+    /// time).
     ///
     /// ```
     /// use quiver_engine::{CatalogChange, ScalarType, Store, Value, ValueView};
@@ -232,12 +233,27 @@ impl Snapshot {
     /// txn.set(a, 0, Value::Int(7)).unwrap();
     /// txn.commit().unwrap();
     /// let snap = store.snapshot();
-    /// let values = snap.values_of(0).unwrap();
-    /// assert_eq!(values.len(), 1);
-    /// assert_eq!((snap.uid(values[0].0), &values[0].1), (a, &ValueView::Int(7)));
+    /// let mut values = Vec::new();
+    /// snap.for_each_value(0, |d, v| values.push((snap.uid(d), v))).unwrap();
+    /// assert_eq!(values, [(a, ValueView::Int(7))]);
     /// ```
-    pub fn values_of(&self, prop: PropId) -> Result<Vec<(Dense, ValueView<'_>)>> {
-        self.state.nodes_with(prop).into_iter().map(|(n, r)| Ok((n, self.view(r)?))).collect()
+    pub fn for_each_value<'s>(&'s self, prop: PropId, mut f: impl FnMut(Dense, ValueView<'s>)) -> Result<()> {
+        let state = &self.state;
+        // Nothing since the base (just checkpointed, or after a bulk record): its column alone.
+        if state.delta.is_empty()
+            && let Some(col) = state.base.props.get(prop as usize)
+        {
+            for (&n, &r) in col.nodes.iter().zip(col.refs.iter()) {
+                if state.is_live(n) {
+                    f(n, self.view(r)?);
+                }
+            }
+            return Ok(());
+        }
+        for (n, r) in state.nodes_with(prop) {
+            f(n, self.view(r)?);
+        }
+        Ok(())
     }
 
     /// The value a reference points to, borrowed from the log's memory map.

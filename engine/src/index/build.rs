@@ -238,15 +238,22 @@ impl State {
                     false
                 }
             });
-            for kind in IndexKind::for_set(prop.indexes) {
-                let mut entries: Vec<(u64, u32)> = Vec::with_capacity(vals.len());
+            // Every index of the property from one pass over its values, each decoded once.
+            let kinds: Vec<IndexKind> = IndexKind::for_set(prop.indexes).collect();
+            let mut entries: Vec<Vec<(u64, u32)>> =
+                kinds.iter().map(|_| Vec::with_capacity(vals.len())).collect();
+            if !kinds.is_empty() {
                 let mut keys = Vec::new();
                 for &(n, _, r) in &vals {
                     let bytes = self.bytes_of(r, values.as_ref()).ok_or("value outside its segment")?;
                     let v = ValueView::decode(bytes).map_err(|e| format!("bad value: {}", e.0))?;
-                    keys_of_value_into(kind, &v, &mut keys);
-                    entries.extend(keys.iter().map(|&k| (k, n)));
+                    for (&kind, entries) in kinds.iter().zip(&mut entries) {
+                        keys_of_value_into(kind, &v, &mut keys);
+                        entries.extend(keys.iter().map(|&k| (k, n)));
+                    }
                 }
+            }
+            for (kind, mut entries) in kinds.into_iter().zip(entries) {
                 entries.sort_unstable();
                 entries.dedup();
                 postings.insert(

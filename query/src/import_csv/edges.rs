@@ -361,17 +361,17 @@ fn end_key(schema: &Schema, snap: &Snapshot, ty: usize, name: &str, at: &At<'_>)
                 let Some((_, f)) = schema.field(concrete, name) else { continue };
                 let FieldKind::Scalar { prop: Some(p), .. } = f.kind else { continue };
                 // (A property belongs to one type: every node holding it is of `concrete`.)
-                for (d, v) in snap.values_of(p)? {
+                snap.for_each_value(p, |d, v| {
                     let uid = snap.uid(d);
                     match (scalar, v) {
                         (ScalarType::Int, quiver_engine::ValueView::Int(i)) => ints.push((i, uid)),
-                        _ => {
+                        (_, v) => {
                             buf.clear();
                             v.to_value().encode_into(&mut buf);
                             encoded.entry(buf.as_slice().into()).or_insert(uid);
                         }
                     }
-                }
+                })?;
             }
             let by_value = if *scalar == ScalarType::Int { XidMap::ints(ints) } else { XidMap::Encoded(encoded) };
             Ok(EndKey::Xid { field: name.to_string(), scalar: scalar.clone(), by_value })
