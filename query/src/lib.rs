@@ -19,6 +19,7 @@ mod export;
 pub mod grammar;
 mod import;
 mod import_csv;
+mod input;
 pub mod json;
 mod mutate;
 pub mod plan;
@@ -30,7 +31,8 @@ pub use database::{Access, CachedRun, Database, Pending, QueryLimits, Response};
 pub use error::{Error, PathSegment, QueryError};
 pub use export::ExportReport;
 pub use grammar::{ParseLimits, parse_executable, parse_schema};
-pub use import::{ImportOptions, ImportProgress, ImportReport, ProgressFn, map_input, read_input};
+pub use import::{ImportOptions, ImportProgress, ImportReport, ProgressFn};
+pub use input::{map_input, read_input};
 
 #[cfg(test)]
 mod tests {
