@@ -19,7 +19,7 @@
 //! its files still load with it.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -95,26 +95,37 @@ pub struct Loaded {
     pub base: Base,
 }
 
-struct SectionWriter<W: Write> {
-    out: W,
-    pos: u64,
+/// The sections of a checkpoint laid out in order after the header, each 8-byte aligned: their
+/// directory entries and their bytes (borrowed from the base being written).
+struct Sections<'b> {
+    end: u64,
     entries: Vec<Entry>,
+    bodies: Vec<&'b [u8]>,
 }
 
-impl<W: Write> SectionWriter<W> {
-    fn put(&mut self, section: Section, bytes: &[u8], len: usize) -> std::io::Result<()> {
-        let pad = (8 - self.pos % 8) % 8;
-        self.out.write_all(&[0u8; 8][..pad as usize])?;
-        self.pos += pad;
-        self.entries.push(Entry { section, offset: self.pos, len: len as u64, crc: crc32fast::hash(bytes) });
-        self.out.write_all(bytes)?;
-        self.pos += bytes.len() as u64;
-        Ok(())
+impl<'b> Sections<'b> {
+    fn put(&mut self, section: Section, bytes: &'b [u8], len: usize) {
+        self.end = self.end.next_multiple_of(8);
+        self.entries.push(Entry { section, offset: self.end, len: len as u64, crc: 0 });
+        self.bodies.push(bytes);
+        self.end += bytes.len() as u64;
+    }
+
+    /// The pieces of the sections' bytes that lie in `[from, to)` of the file, with where.
+    fn pieces(&self, from: u64, to: u64) -> impl Iterator<Item = (u64, &'b [u8])> + '_ {
+        self.entries.iter().zip(&self.bodies).filter_map(move |(e, &body)| {
+            let (start, end) = (e.offset.max(from), (e.offset + body.len() as u64).min(to));
+            (start < end).then(|| (start, &body[(start - e.offset) as usize..(end - e.offset) as usize]))
+        })
     }
 }
 
 /// Writes `base` (covering commits up to `seq`) to `path`, fsynced. The caller renames it into
 /// place and fsyncs the directory.
+///
+/// The sections are laid out first, then written by two threads, each its half of the file's
+/// bytes at their places, while the checksums are computed: copying into the page cache is
+/// most of a checkpoint's time (0.35 s of 127 MB at scale 20) and spreads over both cores.
 pub fn write(
     path: &Path,
     base: &Base,
@@ -126,43 +137,61 @@ pub fn write(
 ) -> Result<()> {
     let err = |e| Error::io(path, e);
     let file = File::create(path).map_err(err)?;
-    let mut w = SectionWriter { out: BufWriter::with_capacity(1 << 20, &file), pos: 0, entries: vec![] };
-    w.out.write_all(&header::encode(&MAGIC, VERSION, seq)).map_err(err)?;
-    w.pos = HEADER as u64;
+    let mut w = Sections { end: HEADER as u64, entries: Vec::new(), bodies: Vec::new() };
     let b = base;
     let cast = bytemuck::cast_slice::<u64, u8>;
     let cast32 = bytemuck::cast_slice::<u32, u8>;
-    w.put(Section::Uids, cast(&b.uids), b.uids.len()).map_err(err)?;
-    w.put(Section::SortedUids, cast(&b.sorted_uids), b.sorted_uids.len()).map_err(err)?;
-    w.put(Section::SortedDense, cast32(&b.sorted_dense), b.sorted_dense.len()).map_err(err)?;
+    w.put(Section::Uids, cast(&b.uids), b.uids.len());
+    w.put(Section::SortedUids, cast(&b.sorted_uids), b.sorted_uids.len());
+    w.put(Section::SortedDense, cast32(&b.sorted_dense), b.sorted_dense.len());
     // The out-direction only: the in-direction is its transpose, built when first read.
     for (e, lists) in b.adjacency.iter().enumerate() {
         if catalog.edges.get(e).is_none_or(|x| x.dropped) {
             continue;
         }
         let (edge, dir, csr) = (e as EdgeId, Direction::Out as u8, &lists.out);
-        w.put(Section::AdjOffsets { edge, dir, first: csr.first }, cast(&csr.offsets), csr.offsets.len())
-            .map_err(err)?;
-        w.put(Section::AdjTargets { edge, dir }, cast32(&csr.targets), csr.targets.len()).map_err(err)?;
+        w.put(Section::AdjOffsets { edge, dir, first: csr.first }, cast(&csr.offsets), csr.offsets.len());
+        w.put(Section::AdjTargets { edge, dir }, cast32(&csr.targets), csr.targets.len());
     }
     for (p, col) in b.props.iter().enumerate() {
         let prop = p as PropId;
         if catalog.properties.get(p).is_none_or(|x| x.dropped) {
             continue;
         }
-        w.put(Section::PropNodes { prop }, cast32(&col.nodes), col.nodes.len()).map_err(err)?;
+        w.put(Section::PropNodes { prop }, cast32(&col.nodes), col.nodes.len());
         let refs = bytemuck::cast_slice::<ValueRef, u8>(&col.refs);
-        w.put(Section::PropRefs { prop }, refs, col.refs.len()).map_err(err)?;
+        w.put(Section::PropRefs { prop }, refs, col.refs.len());
     }
     let mut keys: Vec<_> = b.postings.keys().copied().collect();
     keys.sort();
     for (prop, kind) in keys {
         let p = &b.postings[&(prop, kind)];
         let k = kind as u8;
-        w.put(Section::PostKeys { prop, kind: k }, cast(&p.keys), p.keys.len()).map_err(err)?;
-        w.put(Section::PostNodes { prop, kind: k }, cast32(&p.nodes), p.nodes.len()).map_err(err)?;
+        w.put(Section::PostKeys { prop, kind: k }, cast(&p.keys), p.keys.len());
+        w.put(Section::PostNodes { prop, kind: k }, cast32(&p.nodes), p.nodes.len());
     }
-    let sections = std::mem::take(&mut w.entries);
+    let dir_at = w.end;
+    let mid = HEADER as u64 + (dir_at - HEADER as u64) / 2;
+    let write_pieces = |from: u64, to: u64| -> std::io::Result<()> {
+        w.pieces(from, to).try_for_each(|(at, bytes)| file.write_all_at(bytes, at))
+    };
+    let (upper, crcs) = std::thread::scope(|scope| {
+        let upper = scope.spawn(|| write_pieces(mid, dir_at));
+        let crcs: Vec<u32> = w.bodies.iter().map(|body| crc32fast::hash(body)).collect();
+        let lower = write_pieces(0, mid);
+        (
+            upper
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("writing a checkpoint panicked")))
+                .and(lower),
+            crcs,
+        )
+    });
+    upper.map_err(err)?;
+    let mut sections = std::mem::take(&mut w.entries);
+    for (entry, crc) in sections.iter_mut().zip(crcs) {
+        entry.crc = crc;
+    }
     let meta = Meta {
         seq,
         type_ranges: b.type_ranges.clone(),
@@ -173,16 +202,15 @@ pub fn write(
     };
     let dir = bincode::encode_to_vec(&meta, CONFIG)
         .map_err(|e| Error::Invalid(format!("cannot encode checkpoint directory: {e}")))?;
-    let dir_at = w.pos;
-    w.out.write_all(&dir).map_err(err)?;
-    let mut trailer = [0u8; TRAILER];
-    trailer[0..8].copy_from_slice(&dir_at.to_le_bytes());
-    trailer[8..16].copy_from_slice(&(dir.len() as u64).to_le_bytes());
-    trailer[16..20].copy_from_slice(&crc32fast::hash(&dir).to_le_bytes());
-    trailer[20..24].copy_from_slice(&END_MAGIC);
-    w.out.write_all(&trailer).map_err(err)?;
-    w.out.flush().map_err(err)?;
-    drop(w);
+    let mut tail = dir;
+    let dir_len = tail.len() as u64;
+    let dir_crc = crc32fast::hash(&tail);
+    tail.extend_from_slice(&dir_at.to_le_bytes());
+    tail.extend_from_slice(&dir_len.to_le_bytes());
+    tail.extend_from_slice(&dir_crc.to_le_bytes());
+    tail.extend_from_slice(&END_MAGIC);
+    file.write_all_at(&header::encode(&MAGIC, VERSION, seq), 0).map_err(err)?;
+    file.write_all_at(&tail, dir_at).map_err(err)?;
     io.sync(&file).map_err(err)
 }
 
