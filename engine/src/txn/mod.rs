@@ -175,6 +175,8 @@ impl<'s> WriteTxn<'s> {
     /// ```
     pub fn reserve(&mut self, nodes: usize, values: usize, unique: usize) {
         self.ops.reserve(nodes + values);
+        // Room for typical encodings (an Int takes 9 bytes); what goes unused is never touched.
+        self.values.reserve(values.saturating_mul(16));
         self.nodes.reserve(nodes);
         self.props.reserve(values);
         self.unique.reserve(unique);
