@@ -238,22 +238,10 @@ impl Snapshot {
     /// assert_eq!(values, [(a, ValueView::Int(7))]);
     /// ```
     pub fn for_each_value<'s>(&'s self, prop: PropId, mut f: impl FnMut(Dense, ValueView<'s>)) -> Result<()> {
-        let state = &self.state;
-        // Nothing since the base (just checkpointed, or after a bulk record): its column alone.
-        if state.delta.is_empty()
-            && let Some(col) = state.base.props.get(prop as usize)
-        {
-            for (&n, &r) in col.nodes.iter().zip(col.refs.iter()) {
-                if state.is_live(n) {
-                    f(n, self.view(r)?);
-                }
-            }
-            return Ok(());
-        }
-        for (n, r) in state.nodes_with(prop) {
+        self.state.try_for_each_with(prop, |n, r| {
             f(n, self.view(r)?);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// The value a reference points to, borrowed from the log's memory map.

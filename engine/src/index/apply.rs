@@ -279,14 +279,28 @@ impl State {
     /// Every live node with a value of `prop`, with the value, sorted by node.
     pub fn nodes_with(&self, prop: PropId) -> Vec<(Dense, ValueRef)> {
         let mut out = Vec::new();
-        if let Some(col) = self.base.props.get(prop as usize) {
-            for (i, &n) in col.nodes.iter().enumerate() {
-                let replaced = !self.delta.props.is_empty() && self.delta.props.contains_key(&(prop, n));
-                if !replaced && self.is_live(n) {
-                    out.push((n, col.refs[i]));
-                }
-            }
+        let _ = self.try_for_each_with(prop, |n, r| {
+            out.push((n, r));
+            Ok::<(), std::convert::Infallible>(())
+        });
+        out
+    }
+
+    /// Calls `f` with every live node with a value of `prop`, and the value, in node order,
+    /// stopping at its first error. Where nothing replaced a value since the base, the base's
+    /// column is read in place and nothing is collected (an import's key table reads a million).
+    pub fn try_for_each_with<E>(
+        &self,
+        prop: PropId,
+        mut f: impl FnMut(Dense, ValueRef) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let base = self.base.props.get(prop as usize);
+        let base = base.into_iter().flat_map(|col| col.nodes.iter().copied().zip(col.refs.iter().copied()));
+        if self.delta.props.is_empty() {
+            return base.filter(|&(n, _)| self.is_live(n)).try_for_each(|(n, r)| f(n, r));
         }
+        let mut out: Vec<(Dense, ValueRef)> =
+            base.filter(|&(n, _)| !self.delta.props.contains_key(&(prop, n)) && self.is_live(n)).collect();
         for ((p, n), r) in self.delta.props.iter() {
             if *p == prop
                 && let Some(r) = r
@@ -296,6 +310,6 @@ impl State {
             }
         }
         out.sort_unstable_by_key(|&(n, _)| n);
-        out
+        out.into_iter().try_for_each(|(n, r)| f(n, r))
     }
 }

@@ -330,19 +330,17 @@ impl State {
             } else {
                 (None, None)
             };
-            let renumber = &renumber;
+            let (renumber, visit) = (&renumber, &visit);
+            let build_out = move || -> Result<Csr, String> {
+                let adds = out_adds.map(|b| b.place_all(visit)).transpose()?.unwrap_or_default();
+                Ok(merge_direction(self, old_edge, Direction::Out, rs, renumber, &adds))
+            };
             if !build_in {
-                let adds = out_adds.map(|b| b.place_all(&visit)).transpose()?.unwrap_or_default();
-                let out = merge_direction(self, old_edge, Direction::Out, rs, renumber, &adds);
-                adjacency[e as usize] = EdgeLists::out_only(out, rt);
+                adjacency[e as usize] = EdgeLists::out_only(build_out()?, rt);
                 continue;
             }
             let (out, inn) = std::thread::scope(|scope| {
-                let visit = &visit;
-                let out = scope.spawn(move || -> Result<Csr, String> {
-                    let adds = out_adds.map(|b| b.place_all(visit)).transpose()?.unwrap_or_default();
-                    Ok(merge_direction(self, old_edge, Direction::Out, rs, renumber, &adds))
-                });
+                let out = scope.spawn(build_out);
                 let inn = in_adds.map(|b| b.place_all(visit)).transpose().map(|adds| {
                     merge_direction(self, old_edge, Direction::In, rt, renumber, &adds.unwrap_or_default())
                 });

@@ -395,10 +395,8 @@ impl State {
         let (Some(&first), Some(&last)) = (base.uids.first(), base.uids.last()) else { return false };
         let by_subtraction = base.sorted_uids.is_empty() && last - first == (base.uids.len() - 1) as u64;
         let (a, b) = base.type_range(ty);
-        if !by_subtraction || a == b || !self.delta.nodes.is_empty() || !self.delta.deleted.is_empty() {
-            return false;
-        }
-        if self.type_dropped(ty) {
+        let unchanged = self.delta.nodes.is_empty() && self.delta.deleted.is_empty();
+        if !by_subtraction || a == b || !unchanged || self.type_dropped(ty) {
             return false;
         }
         let (lo, span) = (first + u64::from(a), u64::from(b - a - 1));

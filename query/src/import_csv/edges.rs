@@ -74,9 +74,7 @@ impl XidMap {
         }
         XidMap::IntRange { first: lo, uids }
     }
-}
 
-impl XidMap {
     /// The uid of Int key `key` (`Some(None)` when no node has it), or `None` when the keys
     /// are not Ints.
     fn get_int(&self, key: i64) -> Option<Option<u64>> {
