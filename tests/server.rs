@@ -40,6 +40,11 @@ fn the_customer360_query_answers_exactly_over_http_tcp_and_python() {
 
     let mut client = quiver::blocking::Client::connect(server.tcp.as_str(), None).unwrap();
     assert_eq!(client.query(&query, &Value::Null).unwrap().json(), expected());
+    // Without polling for the answer first, and with a long poll: the same answer.
+    for spin in [std::time::Duration::ZERO, std::time::Duration::from_millis(200)] {
+        client.set_spin(spin);
+        assert_eq!(client.query(&query, &Value::Null).unwrap().json(), expected(), "{spin:?}");
+    }
 
     let script =
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/python/quiver_client.py");

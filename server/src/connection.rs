@@ -50,8 +50,9 @@ struct Connection<'a, S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
-    /// Reads the next frame into `buf`. Unless the client pipelined it, waits for its first
-    /// byte as an idle connection (evictable, and for at most `wait`); then for the rest, for
+    /// Reads the next frame into `buf`. Unless the client pipelined it or sends it within the
+    /// server's `spin`, waits for its first byte as an idle connection (evictable, and for at
+    /// most `wait`); then for the rest, for
     /// at most `read`. Too slow, idle too long, evicted or a broken frame: the client is told
     /// and the connection is over.
     async fn next_frame(
@@ -64,6 +65,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
         let metrics = &self.shared.metrics;
         if self.stream.buffer().is_empty() {
             self.stream.flush().await?;
+        }
+        // A client that sends its next request at once finds this task still polling (see
+        // `ServerConfig::spin`); otherwise the connection waits as an idle one.
+        if self.stream.buffer().is_empty()
+            && !crate::frame::poll_for_bytes(&mut self.stream, self.shared.config.spin).await?
+        {
             let waiting = self.idle.enter(&self.evict);
             let (code, msg) = tokio::select! {
                 read = self.stream.fill_buf() => match read?.is_empty() {

@@ -10,7 +10,9 @@
 //! A length of zero or above the limit is a protocol error: the connection cannot find the
 //! next frame boundary with confidence, so it answers and closes.
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// What reading a frame can end in besides a frame.
 #[derive(Debug, PartialEq, Eq)]
@@ -78,12 +80,74 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, body: &[u8]) -> std::
     w.write_all(body).await
 }
 
+/// Polls `r` for its next bytes without sleeping, for at most `spin`: true as soon as it has
+/// some (or has ended: then its buffer is empty), false when `spin` passed first.
+///
+/// A thread asleep in the kernel while its peer answers must be woken when the answer comes,
+/// and on a virtual machine that takes tens of microseconds (an interrupt to a halted virtual
+/// CPU): more than a small query takes. A side that expects an answer (or the next request)
+/// within microseconds polls a little first. Between polls the task yields, so the thread's
+/// other tasks run first; the wall clock bounds the polling (std's: a paused test clock must
+/// not make it endless).
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use std::time::Duration;
+/// let mut ready = tokio::io::BufReader::new(&b"\x00\x00\x00\x02{}"[..]);
+/// assert!(quiver_server::frame::poll_for_bytes(&mut ready, Duration::ZERO).await.unwrap());
+/// let (silent, _peer) = tokio::io::duplex(64);
+/// let mut silent = tokio::io::BufReader::new(silent);
+/// assert!(!quiver_server::frame::poll_for_bytes(&mut silent, Duration::from_micros(50)).await.unwrap());
+/// # });
+/// ```
+pub async fn poll_for_bytes<R: AsyncBufRead + Unpin>(r: &mut R, spin: Duration) -> std::io::Result<bool> {
+    let until = Instant::now() + spin;
+    loop {
+        tokio::select! {
+            biased;
+            got = r.fill_buf() => {
+                got?;
+                return Ok(true);
+            }
+            () = tokio::task::yield_now() => {}
+        }
+        if Instant::now() >= until {
+            return Ok(false);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn block<F: std::future::Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread().build().unwrap_or_else(|e| panic!("{e}")).block_on(f)
+    }
+
+    #[test]
+    fn polling_sees_bytes_that_arrive_meanwhile_and_the_end_and_gives_up_in_time() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let (near, mut far) = tokio::io::duplex(64);
+            let mut near = tokio::io::BufReader::new(near);
+            let started = std::time::Instant::now();
+            assert!(!poll_for_bytes(&mut near, Duration::from_millis(20)).await.unwrap());
+            assert!(started.elapsed() >= Duration::from_millis(20));
+            // Bytes written by another task while polling are seen, and left in the buffer.
+            let writer = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                far.write_all(b"ab").await.unwrap();
+                far
+            });
+            assert!(poll_for_bytes(&mut near, Duration::from_secs(10)).await.unwrap());
+            assert_eq!(near.buffer(), b"ab");
+            near.consume(2);
+            // The peer's end counts as something to read (an empty buffer).
+            drop(writer.await.unwrap());
+            assert!(poll_for_bytes(&mut near, Duration::from_secs(10)).await.unwrap());
+            assert!(near.buffer().is_empty());
+        });
     }
 
     #[test]

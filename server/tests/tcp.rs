@@ -120,6 +120,31 @@ fn pipelined_requests_are_answered_in_order() {
 }
 
 #[test]
+fn requests_are_answered_whether_the_server_polls_or_sleeps_between_them() {
+    use std::time::Duration;
+    let query = br#"{"id": 1, "query": "{ getCustomer(id: \"0x28caba09\") { name } }"}"#;
+    let answer = r#"{"id":1,"data":{"getCustomer":{"name":"John Doe"}}}"#;
+    for spin in [Duration::ZERO, Duration::from_millis(300)] {
+        let (addr, _dir, _server, _stop) =
+            stoppable(quiver_server::ServerConfig { spin, ..Default::default() });
+        let mut c = Client::hello(addr);
+        // At once, while the server polls (when it does), and after it has gone to sleep.
+        for pause in [0, 50, 600] {
+            std::thread::sleep(Duration::from_millis(pause));
+            c.send(query);
+            assert_eq!(c.recv().unwrap(), answer, "spin {spin:?}, pause {pause} ms");
+        }
+        // A client that leaves while the server polls for its next request: others are served.
+        c.send(query);
+        assert_eq!(c.recv().unwrap(), answer);
+        drop(c);
+        let mut other = Client::hello(addr);
+        other.send(query);
+        assert_eq!(other.recv().unwrap(), answer, "spin {spin:?}");
+    }
+}
+
+#[test]
 fn bad_messages_get_their_own_errors_and_the_connection_goes_on() {
     let (addr, _dir, _server) = server();
     let mut c = Client::hello(addr);
