@@ -8,6 +8,7 @@
 //! waiting for its next request is closed first when the server needs its slot.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use serde_json::{Value, json};
@@ -24,6 +25,45 @@ use crate::{PROTOCOL, Shared};
 /// An error frame: `{"id": .., "error": {"code": .., "message": ..}}`.
 fn error(id: &Value, code: &str, message: impl Into<String>) -> Vec<u8> {
     json!({ "id": id, "error": { "code": code, "message": message.into() } }).to_string().into_bytes()
+}
+
+/// How many connections may poll for their next request at once (`ServerConfig::spin`): half
+/// the machine's threads, at least one, so that polling never keeps every thread awake and a
+/// busy server's idle clients cost no more than that.
+#[derive(Debug)]
+pub(crate) struct PollSlots {
+    taken: AtomicUsize,
+    limit: usize,
+}
+
+impl Default for PollSlots {
+    fn default() -> Self {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        PollSlots::new((threads / 2).max(1))
+    }
+}
+
+impl PollSlots {
+    fn new(limit: usize) -> PollSlots {
+        PollSlots { taken: AtomicUsize::new(0), limit }
+    }
+
+    /// A slot to poll in, held until dropped; `None` when all are taken.
+    fn take(&self) -> Option<PollSlot<'_>> {
+        self.taken
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.limit).then_some(n + 1))
+            .ok()
+            .map(|_| PollSlot(&self.taken))
+    }
+}
+
+/// A connection's turn to poll (see [`PollSlots`]).
+struct PollSlot<'a>(&'a AtomicUsize);
+
+impl Drop for PollSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// What reading the next frame gave.
@@ -68,9 +108,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
         }
         // A client that sends its next request at once finds this task still polling (see
         // `ServerConfig::spin`); otherwise the connection waits as an idle one.
-        if self.stream.buffer().is_empty()
-            && !crate::frame::poll_for_bytes(&mut self.stream, self.shared.config.spin).await?
-        {
+        let polled = match self.shared.polling.take() {
+            Some(_slot) if self.stream.buffer().is_empty() => {
+                crate::frame::poll_for_bytes(&mut self.stream, self.shared.config.spin).await?
+            }
+            _ => false,
+        };
+        if self.stream.buffer().is_empty() && !polled {
             let waiting = self.idle.enter(&self.evict);
             let (code, msg) = tokio::select! {
                 read = self.stream.fill_buf() => match read?.is_empty() {
@@ -353,7 +397,16 @@ mod tests {
         db.set_schema("type Person { id: ID! }").unwrap_or_else(|e| panic!("{e}"));
         let config = ServerConfig::default();
         let mutations = crate::writer::MutationQueue::start(db.clone()).unwrap_or_else(|e| panic!("{e}"));
-        (Arc::new(Shared { db, config, metrics: Default::default(), mutations }), dir)
+        (
+            Arc::new(Shared {
+                db,
+                config,
+                metrics: Default::default(),
+                mutations,
+                polling: Default::default(),
+            }),
+            dir,
+        )
     }
 
     /// Serves one end of an in-memory pipe; the other end is the client.
@@ -381,6 +434,21 @@ mod tests {
     async fn hello(c: &mut DuplexStream) {
         frame(c, br#"{"hello": "quiver/1"}"#).await;
         assert_eq!(recv(c).await.as_deref(), Some(r#"{"hello":"quiver/1","server":"quiver 0.1.0"}"#));
+    }
+
+    #[test]
+    fn poll_slots_are_limited_and_given_back() {
+        let slots = PollSlots::new(2);
+        let (a, b) = (slots.take(), slots.take());
+        assert!(a.is_some() && b.is_some());
+        assert!(slots.take().is_none(), "both slots are taken");
+        drop(a);
+        let c = slots.take();
+        assert!(c.is_some(), "a slot given back is taken again");
+        assert!(slots.take().is_none());
+        drop((b, c));
+        assert_eq!(slots.taken.load(Ordering::Acquire), 0);
+        assert!(PollSlots::default().limit >= 1);
     }
 
     #[tokio::test(start_paused = true)]

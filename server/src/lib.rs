@@ -66,7 +66,8 @@ pub struct ServerConfig {
     /// finds the server awake instead of waiting for a sleeping thread to be woken (tens of
     /// microseconds on a virtual machine: more than a small query takes). It costs up to this
     /// much of a worker thread's time per answer, given first to any other task that is
-    /// ready. Default 50 us; zero turns it off.
+    /// ready. At most half the machine's threads' worth of connections poll at once; the
+    /// others wait asleep as before. Default 50 us; zero turns it off.
     pub spin: Duration,
     /// Tokens a connection must present, with their roles. Default none: every connection
     /// may do everything (then serve on loopback only).
@@ -102,6 +103,8 @@ pub(crate) struct Shared {
     pub config: ServerConfig,
     pub metrics: metrics::Metrics,
     pub mutations: writer::MutationQueue,
+    /// Connections polling for their next request (`ServerConfig::spin`).
+    pub polling: connection::PollSlots,
 }
 
 /// Serves `listeners` until `shutdown` completes; then stops accepting, lets every connection
@@ -114,7 +117,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let mutations = writer::MutationQueue::start(db.clone())?;
-    let shared = Arc::new(Shared { db, config, metrics: metrics::Metrics::default(), mutations });
+    let shared = Arc::new(Shared {
+        db,
+        config,
+        metrics: metrics::Metrics::default(),
+        mutations,
+        polling: Default::default(),
+    });
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listener) = listeners.tcp {
