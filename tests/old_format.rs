@@ -25,10 +25,15 @@ fn fixture_copy() -> tempfile::TempDir {
 }
 
 fn checkpoint_versions(dir: &Path) -> Vec<(String, u32)> {
+    versions(dir, "qidx")
+}
+
+/// The format version in the header of each file named `*.{extension}`.
+fn versions(dir: &Path, extension: &str) -> Vec<(String, u32)> {
     let mut found: Vec<(String, u32)> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "qidx"))
+        .filter(|p| p.extension().is_some_and(|x| x == extension))
         .map(|p| {
             let bytes = std::fs::read(&p).unwrap();
             let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
@@ -85,6 +90,20 @@ fn a_version_1_directory_takes_writes_and_reopens_from_a_version_2_checkpoint() 
     db.close().unwrap();
     // (The mutation is one transaction: commit 6.)
     assert_eq!(checkpoint_versions(dir.path()), [("g1-000000000006.qidx".to_string(), 2)]);
+    // The version 1 segment was sealed, not written in: commit 6 began a version 2 segment.
+    let v1 = std::fs::read(dir.path().join("g1-00000001.qlog")).unwrap();
+    let fixture = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format-v1/g1-00000001.qlog"),
+    )
+    .unwrap();
+    // (The fixture's file ends in zeros after its records; the sealed one in its seal.)
+    let used = fixture.iter().rposition(|&b| b != 0).unwrap() + 1;
+    assert!(v1.len() > used, "sealed");
+    assert_eq!(&v1[..used], &fixture[..used], "the old segment's records are untouched");
+    assert_eq!(
+        versions(dir.path(), "qlog"),
+        [("g1-00000001.qlog".to_string(), 1), ("g1-00000002.qlog".to_string(), 2)]
+    );
 
     let db = Database::open(dir.path()).unwrap();
     assert_eq!(db.store().recovery_report().checkpoint, Some(dir.path().join("g1-000000000006.qidx")));

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 /// Bytes in a file header.
 pub const HEADER_LEN: usize = 32;
 /// The newest format version this build writes (checkpoints: version 2 leaves the
-/// in-direction lists out). Each kind of file has its own version, and a build reads every
+/// in-direction lists out; segments: version 2 adds column steps for runs of new nodes). Each kind of file has its own version, and a build reads every
 /// version of a kind from 1 up to the one it writes.
 pub const FORMAT_VERSION: u32 = 2;
 
@@ -80,6 +80,11 @@ pub fn check(path: &Path, bytes: &[u8], magic: &[u8; 8], version: Version) -> Re
     let mut n = [0u8; 8];
     n.copy_from_slice(&bytes[16..24]);
     Ok(u64::from_le_bytes(n))
+}
+
+/// The format version of a file whose header [`check`] accepted.
+pub fn version_of(bytes: &[u8]) -> u32 {
+    le32(&bytes[8..12])
 }
 
 #[cfg(test)]

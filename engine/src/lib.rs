@@ -61,7 +61,9 @@ pub use index::tokens::{eq_key, keys_of_text, stable_hash};
 pub use index::{Dense, Direction, IndexKind};
 pub use io::{Fault, FaultyIo, FileIo, OsIo};
 pub use mmap::MappedFile;
-pub use record::{FrameRead, LogRecord, Op, UidList, decode_payload, encode_frame, read_frame};
+pub use record::{
+    FrameRead, LogRecord, Op, PropRun, UidList, ValueSlots, decode_payload, encode_frame, read_frame,
+};
 pub use recovery::RecoveryReport;
 pub use segment::SEGMENT_HEADER;
 pub use snapshot::{AdjacencyView, IndexStats, NodeRef, Snapshot};

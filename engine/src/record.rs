@@ -28,15 +28,15 @@
 //! borrow it straight from the memory map.
 
 use bincode::config::{Configuration, LittleEndian, Varint};
-use bincode::de::read::Reader;
-use bincode::de::{Decode, Decoder};
-use bincode::enc::write::Writer;
-use bincode::enc::{Encode, Encoder};
-use bincode::error::{DecodeError, EncodeError};
+use bincode::error::EncodeError;
 
 use rustc_hash::FxHashMap;
 
 use crate::catalog::{CatalogChange, EdgeId, PropId, TypeId};
+
+mod lists;
+
+pub use lists::{PropRun, UidList, ValueSlots};
 
 /// Bytes in a frame header.
 pub const FRAME_HEADER: usize = 12;
@@ -47,64 +47,6 @@ pub const MAX_PAYLOAD: u64 = u32::MAX as u64;
 /// The one bincode configuration for everything the engine writes.
 pub const CONFIG: Configuration<LittleEndian, Varint, bincode::config::Limit<4_294_967_296>> =
     bincode::config::standard().with_little_endian().with_variable_int_encoding().with_limit();
-
-/// A sorted list of uids, stored as its count, then the byte length and bytes of the first uid
-/// and the gaps after it, each as LEB128 (7 bits a byte): a gap under 2^21 takes 3 bytes.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct UidList(pub Vec<u64>);
-
-impl Encode for UidList {
-    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
-        let mut bytes = Vec::with_capacity(self.0.len() * 3);
-        let mut prev = 0u64;
-        for &uid in &self.0 {
-            let mut gap = uid.wrapping_sub(prev);
-            prev = uid;
-            while gap >= 0x80 {
-                bytes.push((gap as u8) | 0x80);
-                gap >>= 7;
-            }
-            bytes.push(gap as u8);
-        }
-        (self.0.len() as u64).encode(e)?;
-        (bytes.len() as u64).encode(e)?;
-        e.writer().write(&bytes)
-    }
-}
-
-impl<C> Decode<C> for UidList {
-    fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Self, DecodeError> {
-        let count = u64::decode(d)? as usize;
-        let len = u64::decode(d)? as usize;
-        // Every uid takes at least one byte, so a count above the byte length is a lie.
-        if count > len {
-            return Err(DecodeError::Other("uid list count exceeds its bytes"));
-        }
-        d.claim_bytes_read(len)?;
-        let mut bytes = vec![0u8; len];
-        d.reader().read(&mut bytes)?;
-        let mut out = Vec::with_capacity(count);
-        let (mut prev, mut gap, mut shift) = (0u64, 0u64, 0u32);
-        for &b in &bytes {
-            if shift >= 64 {
-                return Err(DecodeError::Other("uid gap longer than 64 bits"));
-            }
-            gap |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                prev = prev.wrapping_add(gap);
-                out.push(prev);
-                (gap, shift) = (0, 0);
-            } else {
-                shift += 7;
-            }
-        }
-        if shift != 0 || out.len() != count {
-            return Err(DecodeError::Other("uid list does not match its count"));
-        }
-        Ok(UidList(out))
-    }
-}
-bincode::impl_borrow_decode!(UidList);
 
 /// One step of a transaction, in the order it was made.
 #[derive(Clone, Debug, PartialEq, bincode::Encode, bincode::Decode)]
@@ -160,6 +102,29 @@ pub enum Op {
         /// Targets, sorted.
         dsts: Box<UidList>,
     },
+    /// Nodes `first..first + count` come into being, all of type `ty` (a run of fresh uids:
+    /// an import's nodes, one step instead of one a node). Format 2 of segments.
+    CreateNodes {
+        /// The first uid.
+        first: u64,
+        /// How many.
+        count: u64,
+        /// Their type.
+        ty: TypeId,
+    },
+    /// A property of a run of nodes takes one value each (one step instead of one a value).
+    /// Format 2 of segments.
+    SetProps(Box<PropRun>),
+}
+
+/// The uids of a [`Op::CreateNodes`] step: an error when they pass the last uid or number
+/// more than an index holds (dense numbers are u32).
+pub(crate) fn node_run(first: u64, count: u64) -> Result<std::ops::Range<u64>, String> {
+    let end = first.checked_add(count).ok_or("a run of nodes past the last uid")?;
+    if count > u64::from(u32::MAX) {
+        return Err(format!("a run of {count} nodes: more than an index holds"));
+    }
+    Ok(first..end)
 }
 
 /// What a frame's payload says.
@@ -315,6 +280,7 @@ pub(crate) fn size_hint(record: &LogRecord) -> usize {
         .iter()
         .map(|op| match op {
             Op::AddEdges { dsts, .. } | Op::RemoveEdges { dsts, .. } => 24 + 9 * dsts.0.len(),
+            Op::SetProps(run) => 24 + 10 * run.slots.0.len(),
             Op::Catalog(_) => 256,
             _ => 32,
         })
@@ -437,6 +403,30 @@ mod tests {
         assert_eq!(&payload[values_at], &values[..]);
     }
 
+    /// The column steps of segment format 2 (a run of three nodes, two of them with a value).
+    #[test]
+    fn golden_bytes_of_column_steps() {
+        let values: Vec<u8> = [Value::Int(7).encode(), Value::Int(8).encode()].concat();
+        let record = LogRecord::Txn {
+            seq: 8,
+            ops: vec![
+                Op::CreateNodes { first: 0x2a, count: 3, ty: 1 },
+                Op::SetProps(Box::new(PropRun {
+                    prop: 2,
+                    first: 0x2b,
+                    slots: ValueSlots(vec![(0, 9), (9, 9)]),
+                })),
+            ],
+        };
+        let frame = encode_frame(&record, &values).unwrap();
+        let hex: String = frame.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, GOLDEN_COLUMNS);
+        let FrameRead::Frame { payload, .. } = read_frame(&frame, 0) else { panic!() };
+        assert_eq!(decode_payload(payload).unwrap().0, record);
+    }
+
+    const GOLDEN_COLUMNS: &str = "260000003aa3294bb748dbbb12000000020700000000000000020800000000000000000802072a030108022b020400090009";
+
     const GOLDEN: &str =
         "1e0000007c04b1f1fb16971d0400000001416461000703012a00032a01000405002a030601ab02c4a004";
 
@@ -469,23 +459,6 @@ mod tests {
         let mut flipped = seg.clone();
         flipped[2] ^= 0x80;
         assert_eq!(read_frame(&flipped, 0), FrameRead::Corrupt("frame header checksum mismatch"));
-    }
-
-    #[test]
-    fn uid_lists_round_trip_and_reject_lies() {
-        for list in [vec![], vec![0], vec![1, 2, 3], vec![5, 127, 128, 16_511, u64::MAX]] {
-            let bytes = bincode::encode_to_vec(UidList(list.clone()), CONFIG).unwrap();
-            let (back, used): (UidList, _) = bincode::decode_from_slice(&bytes, CONFIG).unwrap();
-            assert_eq!((back.0, used), (list, bytes.len()));
-        }
-        // count 2, 1 byte: more uids than bytes.
-        assert!(bincode::decode_from_slice::<UidList, _>(&[2, 1, 5], CONFIG).is_err());
-        // count 1, 1 byte with the continuation bit set: truncated.
-        assert!(bincode::decode_from_slice::<UidList, _>(&[1, 1, 0x85], CONFIG).is_err());
-        // count 1, 2 bytes: two uids present.
-        assert!(bincode::decode_from_slice::<UidList, _>(&[1, 2, 5, 6], CONFIG).is_err());
-        // A claimed length past the end of the input.
-        assert!(bincode::decode_from_slice::<UidList, _>(&[1, 200, 5], CONFIG).is_err());
     }
 
     #[test]

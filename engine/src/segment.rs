@@ -18,8 +18,11 @@ use crate::record::{LogRecord, encode_frame};
 
 /// Magic number at the start of every segment.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"QUIVSEG\0";
-/// Segments' format: unchanged since the first.
-const SEGMENT_VERSION: header::Version = header::Version { writes: 1, oldest: 1 };
+/// Segments' format. Version 2 adds the column steps (`Op::CreateNodes`, `Op::SetProps`) to
+/// what a record may hold; frames are framed alike. A version 1 segment is read as ever, and
+/// is never appended to again: a build that reads only version 1 must not meet a step it
+/// cannot decode in a file that says version 1.
+const SEGMENT_VERSION: header::Version = header::Version { writes: 2, oldest: 1 };
 /// Bytes before the first frame.
 pub const SEGMENT_HEADER: usize = header::HEADER_LEN;
 /// Room always kept free at the end of an active segment for its seal frame.
@@ -66,6 +69,9 @@ pub struct SegmentWriter {
     pub end: u64,
     capacity: u64,
     io: Arc<dyn FileIo>,
+    /// Written in an older format than this build writes: nothing more fits (the next frame
+    /// rolls to a new segment).
+    older: bool,
 }
 
 impl SegmentWriter {
@@ -81,7 +87,14 @@ impl SegmentWriter {
         io.sync(&file).map_err(err)?;
         let map = Map::new(&file, capacity).map_err(err)?;
         let segment = Arc::new(Segment { seq, path: path.into(), map });
-        Ok(SegmentWriter { segment, file: Arc::new(file), end: SEGMENT_HEADER as u64, capacity, io })
+        Ok(SegmentWriter {
+            segment,
+            file: Arc::new(file),
+            end: SEGMENT_HEADER as u64,
+            capacity,
+            io,
+            older: false,
+        })
     }
 
     /// Resumes appending to an existing segment whose valid frames end at `end`. Bytes past
@@ -96,13 +109,15 @@ impl SegmentWriter {
         io.sync(&file).map_err(err)?;
         let map = Map::new(&file, capacity).map_err(err)?;
         let seq = header::check(path, map.bytes(), &SEGMENT_MAGIC, SEGMENT_VERSION)?;
+        let older = header::version_of(map.bytes()) < SEGMENT_VERSION.writes;
         let segment = Arc::new(Segment { seq, path: path.into(), map });
-        Ok(SegmentWriter { segment, file: Arc::new(file), end, capacity, io })
+        Ok(SegmentWriter { segment, file: Arc::new(file), end, capacity, io, older })
     }
 
-    /// Whether a frame of `len` bytes fits before the seal room.
+    /// Whether a frame of `len` bytes fits before the seal room (never, in a segment of an
+    /// older format: see [`SEGMENT_VERSION`]).
     pub fn fits(&self, len: u64) -> bool {
-        self.end + len + SEAL_ROOM <= self.capacity
+        !self.older && self.end + len + SEAL_ROOM <= self.capacity
     }
 
     /// Appends a frame; returns the offset it starts at. On failure the bytes that may have

@@ -226,14 +226,14 @@ fn a_future_format_version_is_refused() {
     populate(dir.path(), 1, no_checkpoint());
     let seg = segments(dir.path()).pop().unwrap();
     let mut bytes = std::fs::read(&seg).unwrap();
-    bytes[8] = 2;
+    bytes[8] = 3;
     let crc = crc32(&bytes[0..24]);
     bytes[24..28].copy_from_slice(&crc.to_le_bytes());
     std::fs::write(&seg, &bytes).unwrap();
     let err = Store::open(dir.path()).err().unwrap();
     assert_eq!(
         err.to_string(),
-        format!("{} has format version 2; this build reads versions 1 to 1", seg.display())
+        format!("{} has format version 3; this build reads versions 1 to 2", seg.display())
     );
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::catalog::{CatalogChange, EdgeId, PropId};
+use crate::catalog::{CatalogChange, EdgeId, PropId, TypeId};
 use crate::index::tokens::keys_of_value;
 use crate::index::{AdjKey, DeltaNode, Dense, Direction, IndexKind, PostingDelta, State, ValueRef};
 use crate::record::Op;
@@ -139,27 +139,21 @@ impl State {
     fn apply_op(&mut self, op: &Op, values: Option<&ValuesAt<'_>>, work: &mut Work) -> Result<(), String> {
         match op {
             Op::Catalog(change) => self.apply_catalog(change, values)?,
-            Op::CreateNode { uid, ty } => {
-                if self.dense(*uid).is_some() {
-                    return Err(format!("node {uid:#x} already exists"));
+            Op::CreateNode { uid, ty } => self.create_node(*uid, *ty)?,
+            Op::CreateNodes { first, count, ty } => {
+                for uid in crate::record::node_run(*first, *count)? {
+                    self.create_node(uid, *ty)?;
                 }
-                self.catalog.node_type(*ty).map_err(|e| e.to_string())?;
-                let d = self.dense_len();
-                self.delta.nodes.push_back(DeltaNode { uid: *uid, ty: *ty, alive: true });
-                self.delta.by_uid.insert(*uid, d);
-                self.next_uid = self.next_uid.max(uid.saturating_add(1));
             }
             Op::DeleteNode { uid } => {
                 let d = self.live(*uid)?;
                 self.delete_node(d, work, values);
             }
-            Op::SetProp { uid, prop, at, len } => {
-                let d = self.live(*uid)?;
-                let v = values.ok_or("a property is set by a record without values")?;
-                let r = v.value_ref(*at, *len);
-                let bytes = v.get(r).ok_or("value outside its record")?;
-                ValueView::decode(bytes).map_err(|e| format!("bad value: {}", e.0))?;
-                self.set_value(*prop, d, Some(r), values);
+            Op::SetProp { uid, prop, at, len } => self.set_from_record(*uid, *prop, (*at, *len), values)?,
+            Op::SetProps(run) => {
+                for (uid, at, len) in run.nodes().ok_or("a run of values past the last uid")? {
+                    self.set_from_record(uid, run.prop, (at, len), values)?;
+                }
             }
             Op::RemoveProp { uid, prop } => {
                 let d = self.live(*uid)?;
@@ -183,6 +177,35 @@ impl State {
                 }
             }
         }
+        Ok(())
+    }
+
+    fn create_node(&mut self, uid: u64, ty: TypeId) -> Result<(), String> {
+        if self.dense(uid).is_some() {
+            return Err(format!("node {uid:#x} already exists"));
+        }
+        self.catalog.node_type(ty).map_err(|e| e.to_string())?;
+        let d = self.dense_len();
+        self.delta.nodes.push_back(DeltaNode { uid, ty, alive: true });
+        self.delta.by_uid.insert(uid, d);
+        self.next_uid = self.next_uid.max(uid.saturating_add(1));
+        Ok(())
+    }
+
+    /// Sets a property to the value at `slot` (start, length) of the record's values area.
+    fn set_from_record(
+        &mut self,
+        uid: u64,
+        prop: PropId,
+        (at, len): (u32, u32),
+        values: Option<&ValuesAt<'_>>,
+    ) -> Result<(), String> {
+        let d = self.live(uid)?;
+        let v = values.ok_or("a property is set by a record without values")?;
+        let r = v.value_ref(at, len);
+        let bytes = v.get(r).ok_or("value outside its record")?;
+        ValueView::decode(bytes).map_err(|e| format!("bad value: {}", e.0))?;
+        self.set_value(prop, d, Some(r), values);
         Ok(())
     }
 

@@ -127,8 +127,9 @@ impl State {
                             | CatalogChange::SetIndexes { .. }
                             | CatalogChange::SetSource { .. }
                     ) => {}
-                Op::SetProp { .. } => {}
+                Op::SetProp { .. } | Op::SetProps(_) => {}
                 Op::CreateNode { .. } => work += 1,
+                Op::CreateNodes { count, .. } => work = work.saturating_add(*count as usize),
                 Op::AddEdges { dsts, .. } => work += dsts.0.len(),
                 _ => return Ok(None),
             }
@@ -149,6 +150,7 @@ impl State {
             .iter()
             .filter_map(|op| match op {
                 Op::CreateNode { uid, .. } => Some(uid.saturating_add(1)),
+                Op::CreateNodes { first, count, .. } => Some(first.saturating_add(*count)),
                 _ => None,
             })
             .fold(self.next_uid, u64::max);
@@ -173,7 +175,7 @@ impl State {
         let same_nodes =
             self.delta.nodes.is_empty()
                 && self.delta.deleted.is_empty()
-                && !extra.iter().any(|op| matches!(op, Op::CreateNode { .. }))
+                && !extra.iter().any(|op| matches!(op, Op::CreateNode { .. } | Op::CreateNodes { .. }))
                 && self.base.type_ranges.iter().enumerate().all(|(t, &(start, end))| {
                     start == end || catalog.types.get(t).is_some_and(|t| !t.dropped)
                 });
@@ -191,11 +193,21 @@ impl State {
         // Values: what the state holds, then the record's, later ones winning.
         let mut sets: Vec<Vec<(u32, u32, ValueRef)>> = vec![Vec::new(); catalog.properties.len()];
         for (i, op) in extra.iter().enumerate() {
-            if let Op::SetProp { uid, prop, at, len } = op {
-                let v = values.ok_or("a property is set by a record without values")?;
-                let r = v.value_ref(*at, *len);
-                let slot = sets.get_mut(*prop as usize).ok_or("unknown property")?;
-                slot.push((resolve(*uid)?, i as u32 + 1, r));
+            // (Within one step each node takes one value: the step's number orders writes.)
+            match op {
+                Op::SetProp { uid, prop, at, len } => {
+                    let v = values.ok_or("a property is set by a record without values")?;
+                    let slot = sets.get_mut(*prop as usize).ok_or("unknown property")?;
+                    slot.push((resolve(*uid)?, i as u32 + 1, v.value_ref(*at, *len)));
+                }
+                Op::SetProps(run) => {
+                    let v = values.ok_or("a property is set by a record without values")?;
+                    let slot = sets.get_mut(run.prop as usize).ok_or("unknown property")?;
+                    for (uid, at, len) in run.nodes().ok_or("a run of values past the last uid")? {
+                        slot.push((resolve(uid)?, i as u32 + 1, v.value_ref(at, len)));
+                    }
+                }
+                _ => {}
             }
         }
         let mut props = vec![PropColumn::default(); catalog.properties.len()];
@@ -373,12 +385,17 @@ impl State {
         let mut rows: Vec<(TypeId, u64, Dense)> =
             (0..old_len).filter(|&d| self.is_live(d)).map(|d| (self.node_type(d), self.uid(d), d)).collect();
         for op in extra {
-            if let Op::CreateNode { uid, ty } = op {
-                if self.dense(*uid).is_some() {
+            let (first, count, ty) = match *op {
+                Op::CreateNode { uid, ty } => (uid, 1, ty),
+                Op::CreateNodes { first, count, ty } => (first, count, ty),
+                _ => continue,
+            };
+            catalog.node_type(ty).map_err(|e| e.to_string())?;
+            for uid in crate::record::node_run(first, count)? {
+                if self.dense(uid).is_some() {
                     return Err(format!("node {uid:#x} already exists"));
                 }
-                catalog.node_type(*ty).map_err(|e| e.to_string())?;
-                rows.push((*ty, *uid, DEAD));
+                rows.push((ty, uid, DEAD));
             }
         }
         rows.sort_unstable();

@@ -23,9 +23,11 @@ use crate::value::{Value, ValueView};
 mod overlay;
 mod pending;
 mod schema;
+mod steps;
 
 use overlay::{EdgeOverlay, TouchedNodes};
 use pending::{PendingValues, Slot, UniqueKeys};
+use steps::Steps;
 
 /// The one write transaction. Commit with [`WriteTxn::commit`]; drop it to roll back.
 ///
@@ -46,7 +48,7 @@ pub struct WriteTxn<'s> {
     writer: MutexGuard<'s, Writer>,
     state: Arc<State>,
     catalog: Catalog,
-    ops: Vec<Op>,
+    steps: Steps,
     values: Vec<u8>,
     nodes: TouchedNodes,
     /// Values set (where their encoding sits in `values`) or removed by this transaction.
@@ -57,7 +59,7 @@ pub struct WriteTxn<'s> {
 }
 
 /// Records with at least this many steps are encoded on a second thread while they are applied.
-const PARALLEL_COMMIT_OPS: usize = 50_000;
+const PARALLEL_COMMIT_STEPS: usize = 50_000;
 
 impl<'s> WriteTxn<'s> {
     pub(crate) fn new(store: &'s Store, writer: MutexGuard<'s, Writer>) -> Self {
@@ -68,7 +70,7 @@ impl<'s> WriteTxn<'s> {
             next_uid: state.next_uid.max(1),
             state,
             writer,
-            ops: Vec::new(),
+            steps: Steps::default(),
             values: Vec::new(),
             nodes: TouchedNodes::default(),
             props: PendingValues::default(),
@@ -89,12 +91,12 @@ impl<'s> WriteTxn<'s> {
 
     /// Number of steps recorded so far.
     pub fn len(&self) -> usize {
-        self.ops.len()
+        self.steps.len()
     }
 
     /// Whether nothing has been recorded.
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.steps.is_empty()
     }
 
     // ---- reads through the transaction ----
@@ -157,7 +159,7 @@ impl<'s> WriteTxn<'s> {
 
     /// Brings the edge overlay up to date for `edge` (every edge type when `None`).
     fn sync_overlay(&mut self, edge: Option<EdgeId>) {
-        self.edges.sync(&self.ops, edge);
+        self.edges.sync(self.steps.ops(), edge);
     }
 
     // ---- nodes and properties ----
@@ -174,7 +176,6 @@ impl<'s> WriteTxn<'s> {
     /// txn.reserve(1_000, 2_000, 1_000);
     /// ```
     pub fn reserve(&mut self, nodes: usize, values: usize, unique: usize) {
-        self.ops.reserve(nodes + values);
         // Room for typical encodings (an Int takes 9 bytes); what goes unused is never touched.
         self.values.reserve(values.saturating_mul(16));
         self.nodes.reserve(nodes);
@@ -205,7 +206,7 @@ impl<'s> WriteTxn<'s> {
         }
         self.next_uid = self.next_uid.max(uid + 1);
         self.nodes.insert(uid, Some(ty));
-        self.ops.push(Op::CreateNode { uid, ty });
+        self.steps.create(uid, ty);
         Ok(uid)
     }
 
@@ -249,8 +250,8 @@ impl<'s> WriteTxn<'s> {
             self.props.insert(uid, prop, None);
         }
         self.nodes.insert(uid, None);
-        self.ops.push(Op::DeleteNode { uid });
-        self.edges.mark(self.ops.len(), None);
+        self.steps.push(Op::DeleteNode { uid });
+        self.edges.mark(self.steps.ops().len(), None);
         Ok(())
     }
 
@@ -380,7 +381,7 @@ impl<'s> WriteTxn<'s> {
                 self.unique.push(prop, key, uid);
             }
         }
-        self.ops.push(Op::SetProp { uid, prop, at: slot.0, len: slot.1 });
+        self.steps.set(uid, prop, slot);
         Ok(())
     }
 
@@ -391,7 +392,7 @@ impl<'s> WriteTxn<'s> {
         if self.is_unique(prop) {
             self.forget_unique(uid, prop, Some(old));
         }
-        self.ops.push(Op::RemoveProp { uid, prop });
+        self.steps.push(Op::RemoveProp { uid, prop });
         self.props.insert(uid, prop, None);
         Ok(())
     }
@@ -422,7 +423,9 @@ impl<'s> WriteTxn<'s> {
     /// last op when it is the same change of the same list and the edge overlay has not read
     /// it yet.
     fn raw_edges(&mut self, edge: EdgeId, src: u64, dsts: &[u64], add: bool) {
-        let last = if self.ops.len() > self.edges.upto(edge) { self.ops.last_mut() } else { None };
+        let upto = self.edges.upto(edge);
+        let ops = self.steps.ops();
+        let last = if ops.len() > upto { ops.last_mut() } else { None };
         match last {
             Some(Op::AddEdges { edge: e, src: s, dsts: held }) if add && *e == edge && *s == src => {
                 held.0.extend_from_slice(dsts);
@@ -433,7 +436,7 @@ impl<'s> WriteTxn<'s> {
             _ if dsts.is_empty() => {}
             _ => {
                 let dsts = Box::new(UidList(dsts.to_vec()));
-                self.ops.push(if add {
+                ops.push(if add {
                     Op::AddEdges { edge, src, dsts }
                 } else {
                     Op::RemoveEdges { edge, src, dsts }
@@ -545,15 +548,17 @@ impl<'s> WriteTxn<'s> {
     }
 
     fn commit_with(mut self, wait: bool) -> Result<(u64, Snapshot)> {
-        if self.ops.is_empty() {
+        if self.steps.is_empty() {
             return Ok((self.state.seq, Snapshot::new(Arc::clone(&self.state))));
         }
         if let Some(cause) = &self.writer.poisoned {
             return Err(Error::Poisoned { cause: cause.clone() });
         }
-        crate::record::canonicalize(&mut self.ops);
+        let steps = self.steps.len();
+        let mut ops = std::mem::take(&mut self.steps).into_ops();
+        crate::record::canonicalize(&mut ops);
         let seq = self.state.seq + 1;
-        let record = LogRecord::Txn { seq, ops: std::mem::take(&mut self.ops) };
+        let record = LogRecord::Txn { seq, ops };
         let LogRecord::Txn { ops, .. } = &record else { unreachable!("built above") };
         let mut w = self.writer;
         // Start a new segment first if the frame might not fit (the estimate is generous).
@@ -561,12 +566,12 @@ impl<'s> WriteTxn<'s> {
         if !w.log.fits(estimate) {
             self.store.roll(&mut w, estimate)?;
         }
-        let (mut state, mut frame) = apply_and_encode(&self.values, &w, &record, ops)?;
+        let (mut state, mut frame) = apply_and_encode(&self.values, &w, &record, ops, steps)?;
         if !w.log.fits(frame.len() as u64) {
             // The estimate was short (a very large catalog text, say): roll, and apply again
             // for the values' new place.
             self.store.roll(&mut w, frame.len() as u64)?;
-            (state, frame) = apply_and_encode(&self.values, &w, &record, ops)?;
+            (state, frame) = apply_and_encode(&self.values, &w, &record, ops, steps)?;
         }
         state.delta.log_bytes += frame.len() as u64;
         if let Err(e) = w.log.append(&frame) {
@@ -590,6 +595,7 @@ fn apply_and_encode(
     w: &Writer,
     record: &LogRecord,
     ops: &[Op],
+    steps: usize,
 ) -> Result<(State, Vec<u8>)> {
     let values = ValuesAt {
         segment: w.log.segment.seq as u32,
@@ -597,7 +603,7 @@ fn apply_and_encode(
         bytes: values_area,
     };
     let mut state = (*w.latest).clone();
-    let (frame, applied) = if ops.len() >= PARALLEL_COMMIT_OPS {
+    let (frame, applied) = if steps >= PARALLEL_COMMIT_STEPS {
         std::thread::scope(|scope| {
             let encoder = scope.spawn(|| encode_frame(record, values_area));
             let applied = state.apply_ops(ops, Some(values), 0);

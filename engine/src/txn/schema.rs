@@ -53,7 +53,7 @@ impl WriteTxn<'_> {
                     }
                 }
                 self.catalog = next;
-                self.ops.push(Op::Catalog(Box::new(change)));
+                self.steps.push(Op::Catalog(Box::new(change)));
                 for (edge, src, dst) in mirror {
                     self.raw_edge(edge, src, dst, true);
                 }
@@ -62,7 +62,7 @@ impl WriteTxn<'_> {
             _ => {}
         }
         self.catalog = next;
-        self.ops.push(Op::Catalog(Box::new(change)));
+        self.steps.push(Op::Catalog(Box::new(change)));
         Ok(())
     }
 
