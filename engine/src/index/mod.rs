@@ -107,8 +107,8 @@ pub struct Csr {
 /// One edge type's adjacency in the base. The out-direction is always held; the in-direction
 /// (its transpose) is held when the base was built in memory, and built from the
 /// out-direction on first use when the base comes from a checkpoint, which stores only the
-/// out-direction (a third less to write at every checkpoint and to keep on disk; most
-/// traversals never read the in-direction).
+/// out-direction (a third less to write at every checkpoint and to keep on disk; walks never
+/// read the in-direction, and a distinct reach only for its widest levels).
 ///
 /// ```
 /// use quiver_engine::{CatalogChange, Direction, Store};

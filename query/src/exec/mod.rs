@@ -506,7 +506,7 @@ fn expand(
                         let count = traverse::reach(
                             snap,
                             budget,
-                            &adj,
+                            *e,
                             n,
                             walk.depth,
                             f.as_ref(),
