@@ -199,14 +199,24 @@ pub(super) fn reach(
     found: Option<&mut Vec<Dense>>,
 ) -> R<u64> {
     let adj = snap.adjacency(edge, Direction::Out);
-    reach_with(snap, budget, &adj, edge, start, depth, f, found, bottom_up_above(snap.dense_len()))
+    reach_with(snap, budget, &adj, edge, start, depth, f, found, Tuning::for_nodes(snap.dense_len()))
 }
 
-/// Out-edges of a frontier above which its level is searched bottom-up: a bottom-up level
-/// costs about a look at every node (its in-list's bounds and first entries), a top-down one a
-/// look at every out-edge of the frontier.
-fn bottom_up_above(nodes: u32) -> u64 {
-    u64::from(nodes) * 6
+/// When a level is searched bottom-up, and across how many threads.
+#[derive(Clone, Copy)]
+struct Tuning {
+    /// Out-edges of a frontier above which its level is searched bottom-up: a bottom-up level
+    /// costs about a look at every node (its in-list's bounds and first entries), a top-down
+    /// one a look at every out-edge of the frontier.
+    bottom_up_above: u64,
+    /// Words of the visited bitmap (64 nodes each) a part of a bottom-up level has at least.
+    min_part_words: usize,
+}
+
+impl Tuning {
+    fn for_nodes(nodes: u32) -> Tuning {
+        Tuning { bottom_up_above: u64::from(nodes) * 6, min_part_words: 1024 }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -219,7 +229,7 @@ fn reach_with(
     depth: usize,
     f: Option<&Filter>,
     mut found: Option<&mut Vec<Dense>>,
-    bottom_up_above: u64,
+    tuning: Tuning,
 ) -> R<u64> {
     let nodes = snap.dense_len();
     with_scratch(nodes, |s| {
@@ -229,9 +239,9 @@ fn reach_with(
             let mut inward = None;
             for _ in 0..depth {
                 let out_edges = || s.frontier.iter().map(|&u| adj.neighbors(u).len() as u64).sum::<u64>();
-                if found.is_none() && out_edges() > bottom_up_above {
+                if found.is_none() && out_edges() > tuning.bottom_up_above {
                     let inn = inward.get_or_insert_with(|| snap.adjacency(edge, Direction::In));
-                    count += level_up(s, snap, budget, inn, nodes, f)?;
+                    count += level_up(s, snap, budget, inn, nodes, f, tuning.min_part_words)?;
                 } else {
                     count += level_down(s, snap, budget, adj, f, found.as_deref_mut())?;
                 }
@@ -291,7 +301,10 @@ fn level_down(
 }
 
 /// One level bottom-up: every node not yet seen with an in-neighbor in the frontier (the same
-/// nodes [`level_down`] finds, in dense order).
+/// nodes [`level_down`] finds, in dense order). The nodes are split into contiguous parts
+/// searched on as many threads as the machine runs at once: each part writes only its own words
+/// of the visited bitmap, and the parts' findings are joined in order. (The clock is read by
+/// the calling thread's part only; a part is bounded by its share of the nodes.)
 fn level_up(
     s: &mut Scratch,
     snap: &Snapshot,
@@ -299,40 +312,125 @@ fn level_up(
     inn: &AdjacencyView<'_>,
     nodes: u32,
     f: Option<&Filter>,
+    min_part_words: usize,
 ) -> R<u64> {
     for &u in &s.frontier {
         s.in_frontier[u as usize / 64] |= 1u64 << (u % 64);
     }
-    let result = (|| {
-        let mut count = 0;
-        let words = (nodes as usize).div_ceil(64);
-        for w in 0..words {
-            if w % CLOCK_EVERY == 0 {
-                budget.in_time()?;
-            }
-            let mut unseen = !s.seen[w];
-            if w == words - 1 && !nodes.is_multiple_of(64) {
-                unseen &= (1u64 << (nodes % 64)) - 1;
-            }
-            while unseen != 0 {
-                let v = (w * 64) as Dense + unseen.trailing_zeros();
-                unseen &= unseen - 1;
-                let parent = inn
-                    .neighbors(v)
-                    .iter()
-                    .any(|&u| s.in_frontier[u as usize / 64] & (1u64 << (u % 64)) != 0);
-                if parent && see(s, v) && passes(snap, f, v)? {
-                    s.next_frontier.push(v);
-                    count += 1;
+    let words = (nodes as usize).div_ceil(64);
+    let parts = threads().min(words.div_ceil(min_part_words.max(1))).max(1);
+    let per_part = words.div_ceil(parts).max(1);
+    let Scratch { seen, in_frontier, next_frontier, touched, .. } = s;
+    let (seen, in_frontier) = (&mut seen[..words], &in_frontier[..]);
+    let scan = |first_word: usize, seen: &mut [u64], found: &mut Found, budget: Option<&Budget>| {
+        scan_part(first_word, seen, Bottom { in_frontier, inn, snap, f, nodes }, found, budget)
+    };
+    let mut own = Found { nodes: std::mem::take(next_frontier), touched: std::mem::take(touched), count: 0 };
+    let result = if parts == 1 {
+        scan(0, seen, &mut own, Some(budget))
+    } else {
+        let (mine, rest) = seen.split_at_mut(per_part);
+        std::thread::scope(|scope| {
+            let others: Vec<_> = rest
+                .chunks_mut(per_part)
+                .enumerate()
+                .map(|(i, part)| {
+                    scope.spawn(move || {
+                        let mut found = Found::default();
+                        scan((i + 1) * per_part, part, &mut found, None).map(|()| found)
+                    })
+                })
+                .collect();
+            let mine = scan(0, mine, &mut own, Some(budget));
+            let mut result = mine;
+            for other in others {
+                // (A part's panic is a bug; it surfaces here rather than being lost.)
+                let found = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                match found {
+                    Ok(found) => {
+                        own.nodes.extend_from_slice(&found.nodes);
+                        own.touched.extend_from_slice(&found.touched);
+                        own.count += found.count;
+                    }
+                    Err(e) => result = result.and(Err(e)),
                 }
             }
-        }
-        Ok(count)
-    })();
+            result
+        })
+    };
+    *next_frontier = own.nodes;
+    *touched = own.touched;
     for &u in &s.frontier {
         s.in_frontier[u as usize / 64] = 0;
     }
-    result
+    result.map(|()| own.count)
+}
+
+/// Threads a bottom-up level is split across: as many as run at once, at most 8.
+fn threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)))
+}
+
+/// What a bottom-up level reads, shared by its parts.
+#[derive(Clone, Copy)]
+struct Bottom<'a, 'v> {
+    in_frontier: &'a [u64],
+    inn: &'a AdjacencyView<'v>,
+    snap: &'a Snapshot,
+    f: Option<&'a Filter>,
+    nodes: u32,
+}
+
+/// What one part of a bottom-up level found: the nodes reached and passing the filter (in
+/// order), the bitmap words it set first, and their count.
+#[derive(Default)]
+struct Found {
+    nodes: Vec<Dense>,
+    touched: Vec<u32>,
+    count: u64,
+}
+
+/// Searches the nodes of `seen`'s words (the bitmap's words from `first_word` on).
+fn scan_part(
+    first_word: usize,
+    seen: &mut [u64],
+    b: Bottom<'_, '_>,
+    found: &mut Found,
+    budget: Option<&Budget>,
+) -> R<()> {
+    for (i, word) in seen.iter_mut().enumerate() {
+        let w = first_word + i;
+        if let Some(budget) = budget
+            && i % CLOCK_EVERY == 0
+        {
+            budget.in_time()?;
+        }
+        let mut unseen = !*word;
+        let end = (w as u64 + 1) * 64;
+        if end > u64::from(b.nodes) {
+            unseen &= (1u64 << (b.nodes % 64)) - 1;
+        }
+        while unseen != 0 {
+            let bit = unseen & unseen.wrapping_neg();
+            unseen &= unseen - 1;
+            let v = (w * 64) as Dense + bit.trailing_zeros();
+            let parent =
+                b.inn.neighbors(v).iter().any(|&u| b.in_frontier[u as usize / 64] & (1u64 << (u % 64)) != 0);
+            if !parent {
+                continue;
+            }
+            if *word == 0 {
+                found.touched.push(w as u32);
+            }
+            *word |= bit;
+            if passes(b.snap, b.f, v)? {
+                found.nodes.push(v);
+                found.count += 1;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The distinct nodes where walks of exactly `depth` edges from `start` end, every node stepped
@@ -465,12 +563,23 @@ mod tests {
         let odd: Vec<u64> = uids.iter().copied().filter(|u| u % 2 == 1).collect();
         let not_odd = Filter::Not(Box::new(Filter::Ids(odd)));
         let mut reaching = 0;
+        let top_down = Tuning { bottom_up_above: u64::MAX, min_part_words: 1024 };
+        let bottom_up = Tuning { bottom_up_above: 0, min_part_words: 1024 };
+        // (Five words of 64 nodes: one part per thread, each of a word or more.)
+        let in_parts = Tuning { bottom_up_above: 0, min_part_words: 1 };
         for f in [None, Some(&not_odd)] {
             for start in (0..snap.dense_len()).step_by(7) {
                 for depth in 1..=4 {
-                    let down = reach_with(&snap, &budget, &adj, 0, start, depth, f, None, u64::MAX).unwrap();
-                    let up = reach_with(&snap, &budget, &adj, 0, start, depth, f, None, 0).unwrap();
+                    let down = reach_with(&snap, &budget, &adj, 0, start, depth, f, None, top_down).unwrap();
+                    let up = reach_with(&snap, &budget, &adj, 0, start, depth, f, None, bottom_up).unwrap();
                     assert_eq!(up, down, "start {start}, depth {depth}, filtered {}", f.is_some());
+                    let split = reach_with(&snap, &budget, &adj, 0, start, depth, f, None, in_parts).unwrap();
+                    assert_eq!(
+                        split,
+                        down,
+                        "in parts: start {start}, depth {depth}, filtered {}",
+                        f.is_some()
+                    );
                     reaching += usize::from(down > 0);
                 }
             }
@@ -478,7 +587,7 @@ mod tests {
         assert!(reaching > 100, "the graph reaches far enough to compare: {reaching}");
         // Asked for the nodes, the search stays top-down and lists them in the order reached.
         let mut found = Vec::new();
-        let n = reach_with(&snap, &budget, &adj, 0, 0, 3, None, Some(&mut found), 0).unwrap();
+        let n = reach_with(&snap, &budget, &adj, 0, 0, 3, None, Some(&mut found), bottom_up).unwrap();
         assert_eq!(found.len() as u64, n);
     }
 }
