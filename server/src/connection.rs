@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use crate::accept::IdleSet;
 use crate::auth::Role;
 use crate::frame::{FrameEnd, read_frame, write_frame};
-use crate::metrics::{ErrorKind, RequestKind, Transport};
+use crate::metrics::{ErrorKind, PollOutcome, RequestKind, Transport};
 use crate::request::{GraphqlRequest, access_of};
 use crate::{PROTOCOL, Shared};
 
@@ -108,11 +108,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
         }
         // A client that sends its next request at once finds this task still polling (see
         // `ServerConfig::spin`); otherwise the connection waits as an idle one.
-        let polled = match self.shared.polling.take() {
-            Some(_slot) if self.stream.buffer().is_empty() => {
-                crate::frame::poll_for_bytes(&mut self.stream, self.shared.config.spin).await?
-            }
-            _ => false,
+        let spin = self.shared.config.spin;
+        let polled = if self.stream.buffer().is_empty() && !spin.is_zero() {
+            let outcome = match self.shared.polling.take() {
+                Some(_slot) => match crate::frame::poll_for_bytes(&mut self.stream, spin).await? {
+                    true => PollOutcome::Arrived,
+                    false => PollOutcome::Idle,
+                },
+                None => PollOutcome::NoSlot,
+            };
+            metrics.poll(outcome);
+            outcome == PollOutcome::Arrived
+        } else {
+            false
         };
         if self.stream.buffer().is_empty() && !polled {
             let waiting = self.idle.enter(&self.evict);
@@ -392,21 +400,50 @@ mod tests {
     use crate::ServerConfig;
 
     fn shared() -> (Arc<Shared>, tempfile::TempDir) {
+        shared_with(ServerConfig::default(), PollSlots::default())
+    }
+
+    fn shared_with(config: ServerConfig, polling: PollSlots) -> (Arc<Shared>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let db = quiver_query::Database::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
         db.set_schema("type Person { id: ID! }").unwrap_or_else(|e| panic!("{e}"));
-        let config = ServerConfig::default();
         let mutations = crate::writer::MutationQueue::start(db.clone()).unwrap_or_else(|e| panic!("{e}"));
-        (
-            Arc::new(Shared {
-                db,
-                config,
-                metrics: Default::default(),
-                mutations,
-                polling: Default::default(),
-            }),
-            dir,
-        )
+        (Arc::new(Shared { db, config, metrics: Default::default(), mutations, polling }), dir)
+    }
+
+    /// A request answered at once finds the connection polling; one sent after the spin finds
+    /// it asleep; with no poll slot free, none polls. Each is counted.
+    #[tokio::test]
+    async fn polls_are_counted_by_how_they_end() {
+        let query = br#"{"id": 1, "query": "{ queryPerson { id } }"}"#;
+        let answer = r#"{"id":1,"data":{"queryPerson":[]}}"#;
+        let spin = Duration::from_millis(200);
+        for slots in [1, 0] {
+            let (shared, _dir) =
+                shared_with(ServerConfig { spin, ..Default::default() }, PollSlots::new(slots));
+            let idle = Arc::new(IdleSet::default());
+            let (_stop, stopping) = watch::channel(false);
+            let mut c = connect(&shared, &idle, &stopping);
+            hello(&mut c).await;
+            let m = &shared.metrics;
+            let before = [PollOutcome::Arrived, PollOutcome::Idle].map(|o| m.polls(o));
+            frame(&mut c, query).await;
+            assert_eq!(recv(&mut c).await.as_deref(), Some(answer));
+            frame(&mut c, query).await;
+            assert_eq!(recv(&mut c).await.as_deref(), Some(answer));
+            tokio::time::sleep(spin * 2).await;
+            frame(&mut c, query).await;
+            assert_eq!(recv(&mut c).await.as_deref(), Some(answer));
+            let [arrived, idled] = [PollOutcome::Arrived, PollOutcome::Idle].map(|o| m.polls(o));
+            if slots == 1 {
+                assert!(arrived - before[0] >= 1, "the request sent at once arrived while polling");
+                assert!(idled - before[1] >= 1, "the request sent after the spin found it asleep");
+                assert_eq!(m.polls(PollOutcome::NoSlot), 0);
+            } else {
+                assert_eq!((arrived, idled), (0, 0));
+                assert!(m.polls(PollOutcome::NoSlot) >= 3, "no slot: every wait sleeps at once");
+            }
+        }
     }
 
     /// Serves one end of an in-memory pipe; the other end is the client.

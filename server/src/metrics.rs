@@ -62,6 +62,19 @@ pub enum ErrorKind {
 const ERROR_KINDS: [&str; 7] =
     ["request", "field", "protocol", "unauthorized", "forbidden", "admin", "timeout"];
 
+/// How a native connection's poll for its next request ended (`ServerConfig::spin`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PollOutcome {
+    /// The next request (or the client's end) arrived while polling.
+    Arrived = 0,
+    /// Nothing came in time: the connection went to sleep.
+    Idle = 1,
+    /// Every poll slot was taken: the connection slept without polling.
+    NoSlot = 2,
+}
+
+const POLL_OUTCOMES: [&str; 3] = ["arrived", "idle", "no_slot"];
+
 /// Upper bounds of the latency histogram's buckets, in seconds.
 const BUCKETS: [f64; 14] =
     [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
@@ -82,6 +95,7 @@ pub struct Metrics {
     latency: [[AtomicU64; BUCKETS.len() + 1]; 2],
     latency_sum_us: [AtomicU64; 2],
     connections: [AtomicI64; 2],
+    polls: [AtomicU64; POLL_OUTCOMES.len()],
 }
 
 impl Metrics {
@@ -98,6 +112,16 @@ impl Metrics {
     /// Records an error.
     pub fn error(&self, transport: Transport, kind: ErrorKind) {
         self.errors[transport as usize][kind as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records how a native connection's poll for its next request ended.
+    pub fn poll(&self, outcome: PollOutcome) {
+        self.polls[outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Polls counted so far that ended so.
+    pub fn polls(&self, outcome: PollOutcome) -> u64 {
+        self.polls[outcome as usize].load(Ordering::Relaxed)
     }
 
     /// A connection opened; the guard counts it closed when dropped.
@@ -163,6 +187,14 @@ impl Metrics {
             let _ = writeln!(out, "quiver_request_duration_seconds_sum{{transport=\"{tname}\"}} {sum}");
             let _ =
                 writeln!(out, "quiver_request_duration_seconds_count{{transport=\"{tname}\"}} {cumulative}");
+        }
+        out.push_str(
+            "# HELP quiver_tcp_polls_total Native connections' polls for their next request after an answer, by how they ended.\n",
+        );
+        out.push_str("# TYPE quiver_tcp_polls_total counter\n");
+        for (o, oname) in POLL_OUTCOMES.iter().enumerate() {
+            let n = load(&self.polls[o]);
+            let _ = writeln!(out, "quiver_tcp_polls_total{{outcome=\"{oname}\"}} {n}");
         }
         out.push_str("# HELP quiver_open_connections Connections open now.\n");
         out.push_str("# TYPE quiver_open_connections gauge\n");
@@ -243,6 +275,9 @@ mod tests {
         m.request(Transport::Http, RequestKind::Admin, Duration::from_millis(3));
         m.request(Transport::Http, RequestKind::Graphql, Duration::from_secs(9));
         m.error(Transport::Http, ErrorKind::Forbidden);
+        m.poll(PollOutcome::Arrived);
+        m.poll(PollOutcome::Arrived);
+        m.poll(PollOutcome::NoSlot);
         {
             let _open = m.connection(Transport::Tcp);
             assert_eq!(m.open_connections(Transport::Tcp), 1);
@@ -259,6 +294,9 @@ mod tests {
             "quiver_request_duration_seconds_count{transport=\"http\"} 3",
             "quiver_request_duration_seconds_sum{transport=\"http\"} 9.00305",
             "quiver_open_connections{transport=\"tcp\"} 0",
+            "quiver_tcp_polls_total{outcome=\"arrived\"} 2",
+            "quiver_tcp_polls_total{outcome=\"idle\"} 0",
+            "quiver_tcp_polls_total{outcome=\"no_slot\"} 1",
         ] {
             assert!(page.lines().any(|l| l == line), "{line} missing from\n{page}");
         }
