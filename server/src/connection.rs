@@ -106,23 +106,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
         if self.stream.buffer().is_empty() {
             self.stream.flush().await?;
         }
-        // A client that sends its next request at once finds this task still polling (see
-        // `ServerConfig::spin`); otherwise the connection waits as an idle one.
-        let spin = self.shared.config.spin;
-        let polled = if self.stream.buffer().is_empty() && !spin.is_zero() {
-            let outcome = match self.shared.polling.take() {
-                Some(_slot) => match crate::frame::poll_for_bytes(&mut self.stream, spin).await? {
-                    true => PollOutcome::Arrived,
-                    false => PollOutcome::Idle,
-                },
-                None => PollOutcome::NoSlot,
-            };
-            metrics.poll(outcome);
-            outcome == PollOutcome::Arrived
-        } else {
-            false
-        };
-        if self.stream.buffer().is_empty() && !polled {
+        if self.stream.buffer().is_empty() && !self.poll_next().await? {
             let waiting = self.idle.enter(&self.evict);
             let (code, msg) = tokio::select! {
                 read = self.stream.fill_buf() => match read?.is_empty() {
@@ -169,6 +153,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<'_, S> {
                 Ok(Next::Over)
             }
         }
+    }
+
+    /// Polls for the client's next bytes for the server's `spin` (see `ServerConfig::spin`), in
+    /// a poll slot when one is free, and counts how it ended: whether they arrived (or the
+    /// client's end did), so the connection need not wait as an idle one.
+    async fn poll_next(&mut self) -> std::io::Result<bool> {
+        let spin = self.shared.config.spin;
+        if spin.is_zero() {
+            return Ok(false);
+        }
+        let outcome = match self.shared.polling.take() {
+            Some(_slot) => match crate::frame::poll_for_bytes(&mut self.stream, spin).await? {
+                true => PollOutcome::Arrived,
+                false => PollOutcome::Idle,
+            },
+            None => PollOutcome::NoSlot,
+        };
+        self.shared.metrics.poll(outcome);
+        Ok(outcome == PollOutcome::Arrived)
     }
 
     /// Writes a frame and flushes it: the last frame of a connection, or the welcome.

@@ -497,7 +497,6 @@ fn expand(
                         per_node.push(aggregate(snap, agg, &[])?);
                         continue;
                     };
-                    let adj = snap.adjacency(*e, Direction::Out);
                     let reduces =
                         agg.items.iter().any(|(_, i)| matches!(i, crate::plan::AggItem::Reduce { .. }));
                     // The reductions need the nodes; a count alone never lists them.
@@ -514,6 +513,7 @@ fn expand(
                         )?;
                         (count, reached)
                     } else {
+                        let adj = snap.adjacency(*e, Direction::Out);
                         let count = traverse::walks(snap, budget, &adj, n, walk.depth, f.as_ref())?;
                         let ends = if reduces {
                             traverse::walk_ends(snap, budget, &adj, n, walk.depth, f.as_ref())?
