@@ -351,6 +351,10 @@ fn load_with(path: &Path, verify_checksums: bool) -> Result<Loaded> {
         });
     }
     validate(&base).map_err(|why| corrupt(HEADER, why))?;
+    // Transactions take a uid at or past `next_uid` as free without looking it up.
+    if base.uids.iter().max().is_some_and(|&last| last >= meta.next_uid) {
+        return Err(corrupt(dir_at, "the next uid is not above every node's uid"));
+    }
     Ok(Loaded {
         seq: meta.seq,
         next_uid: meta.next_uid,
@@ -424,4 +428,28 @@ fn validate(b: &Base) -> std::result::Result<(), &'static str> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::CatalogChange;
+    use crate::io::OsIo;
+
+    #[test]
+    fn a_next_uid_not_above_every_uid_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut catalog = Catalog::default();
+        catalog.apply(&CatalogChange::AddType { name: "Person".into() }).unwrap();
+        let base = Base { uids: vec![5u64, 9].into(), type_ranges: vec![(0, 2)], ..Base::default() };
+        let at = LogPosition { segment: 1, offset: 32 };
+        let path = dir.path().join("ok.qidx");
+        write(&path, &base, 3, 10, at, &catalog, &OsIo).unwrap();
+        assert_eq!(load(&path).unwrap().next_uid, 10);
+        // (A writer never does this; a crafted file whose checksums hold could.)
+        let path = dir.path().join("bad.qidx");
+        write(&path, &base, 3, 9, at, &catalog, &OsIo).unwrap();
+        let err = load(&path).err().unwrap().to_string();
+        assert!(err.contains("the next uid is not above every node's uid"), "{err}");
+    }
 }

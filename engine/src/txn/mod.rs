@@ -189,7 +189,9 @@ impl<'s> WriteTxn<'s> {
         let uid = match uid {
             Some(0) => return Err(Error::Invalid("uid 0 is reserved".into())),
             Some(u) => {
-                if self.node_type(u).is_some() {
+                // `next_uid` is above every uid the store or this transaction ever created, so
+                // a uid at or past it is free without a lookup (an import's fresh nodes).
+                if u < self.next_uid && self.node_type(u).is_some() {
                     return Err(Error::NodeExists { uid: u });
                 }
                 u
