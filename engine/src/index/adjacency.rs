@@ -272,28 +272,13 @@ pub(super) fn merge_direction(
     renumber: &Renumber,
     added: &Csr,
 ) -> Csr {
-    let old_adjacency = old_edge.map(|e| OldLists::new(state, e, dir));
-    let old_total = old_edge.and_then(|e| state.base.csr(e, dir)).map_or(0, |c| c.targets.len());
+    let old = OldRenumbered::new(state, old_edge, dir, renumber);
     let mut offsets = Vec::with_capacity((range.1 - range.0) as usize + 1);
-    let mut targets = Vec::with_capacity(old_total + added.targets.len());
+    let mut targets = Vec::with_capacity(old.total + added.targets.len());
     offsets.push(0u64);
     let mut scratch = Vec::new();
     for node in range.0..range.1 {
-        let old_node = renumber.old_of_new[node as usize];
-        let old: &[u32] = match &old_adjacency {
-            Some(adj) if old_node != DEAD => adj.neighbors(old_node),
-            _ => &[],
-        };
-        let old = if renumber.identity {
-            old
-        } else {
-            scratch.clear();
-            scratch.extend(old.iter().map(|&t| renumber.new_of_old[t as usize]).filter(|&t| t != DEAD));
-            if !renumber.monotone {
-                scratch.sort_unstable();
-            }
-            &scratch
-        };
+        let old = old.list(node, &mut scratch);
         let add = list_of(added, node);
         if add.is_empty() {
             targets.extend_from_slice(old);
@@ -304,6 +289,105 @@ pub(super) fn merge_direction(
     }
     targets.shrink_to_fit();
     Csr { first: range.0, offsets: offsets.into(), targets: targets.into() }
+}
+
+/// The out-direction of one edge type over `sources` with a record's additions merged into
+/// the old lists in one pass, for additions in the order a canonical record holds them
+/// (`record::canonicalize`): grouped by source in increasing uid order, each group's targets
+/// increasing. Dense numbers keep that order, since the nodes of one type are numbered in uid
+/// order, so each group is merged as it comes. (Building the additions' own CSR first, as
+/// `CsrBuilder` does for additions in any order, took half of the rebuild for a batch of an
+/// edge import: a counting pass, a placing pass and 16 bytes of scratch a node.)
+///
+/// `adds` yields (source uid, target uids) with the number of targets in all. `Ok(None)` when
+/// the additions are not in that order or do not fit `sources` and `targets`: the general
+/// path then takes over (and names a misfit). A uid `resolve` does not know is its error.
+pub(super) fn merge_sorted_out<'o>(
+    state: &State,
+    old_edge: Option<EdgeId>,
+    (sources, targets_range): ((u32, u32), (u32, u32)),
+    renumber: &Renumber,
+    (adds, added): (impl Iterator<Item = (u64, &'o [u64])>, usize),
+    resolve: &dyn Fn(u64) -> Result<u32, String>,
+) -> Result<Option<Csr>, String> {
+    let old = OldRenumbered::new(state, old_edge, Direction::Out, renumber);
+    let mut offsets = Vec::with_capacity((sources.1 - sources.0) as usize + 1);
+    let mut targets = Vec::with_capacity(old.total + added);
+    offsets.push(0u64);
+    let (mut scratch, mut list, mut held) = (Vec::new(), Vec::new(), Vec::new());
+    // The next node whose list is to be written.
+    let mut node = sources.0;
+    let mut old_only_until = |end: u32, node: &mut u32, targets: &mut Vec<u32>, offsets: &mut Vec<u64>| {
+        while *node < end {
+            targets.extend_from_slice(old.list(*node, &mut scratch));
+            offsets.push(targets.len() as u64);
+            *node += 1;
+        }
+    };
+    for (src, dsts) in adds {
+        let s = resolve(src)?;
+        // (A source before `node` came earlier or twice.)
+        if s < node || s >= sources.1 {
+            return Ok(None);
+        }
+        old_only_until(s, &mut node, &mut targets, &mut offsets);
+        list.clear();
+        for &dst in dsts {
+            let t = resolve(dst)?;
+            if !(targets_range.0..targets_range.1).contains(&t) || list.last().is_some_and(|&l| l >= t) {
+                return Ok(None);
+            }
+            list.push(t);
+        }
+        merge_into(&mut targets, old.list(s, &mut held), &list);
+        offsets.push(targets.len() as u64);
+        node = s + 1;
+    }
+    old_only_until(sources.1, &mut node, &mut targets, &mut offsets);
+    targets.shrink_to_fit();
+    Ok(Some(Csr { first: sources.0, offsets: offsets.into(), targets: targets.into() }))
+}
+
+/// The lists of one edge type and direction before a rebuild, in the rebuild's new numbers.
+struct OldRenumbered<'a> {
+    lists: Option<OldLists<'a>>,
+    renumber: &'a Renumber,
+    /// Targets the old lists hold in all (room to reserve).
+    total: usize,
+}
+
+impl<'a> OldRenumbered<'a> {
+    /// The lists of `edge` (when it existed before) in direction `dir`.
+    fn new(state: &'a State, edge: Option<EdgeId>, dir: Direction, renumber: &'a Renumber) -> Self {
+        OldRenumbered {
+            lists: edge.map(|e| OldLists::new(state, e, dir)),
+            renumber,
+            total: edge.and_then(|e| state.base.csr(e, dir)).map_or(0, |c| c.targets.len()),
+        }
+    }
+
+    /// The old list of the node numbered `node` now, sorted, renumbered into `scratch` when
+    /// the numbers changed.
+    fn list<'s>(&self, node: Dense, scratch: &'s mut Vec<u32>) -> &'s [u32]
+    where
+        'a: 's,
+    {
+        let renumber = self.renumber;
+        let old_node = renumber.old_of_new[node as usize];
+        let old: &[u32] = match &self.lists {
+            Some(lists) if old_node != DEAD => lists.neighbors(old_node),
+            _ => &[],
+        };
+        if renumber.identity {
+            return old;
+        }
+        scratch.clear();
+        scratch.extend(old.iter().map(|&t| renumber.new_of_old[t as usize]).filter(|&t| t != DEAD));
+        if !renumber.monotone {
+            scratch.sort_unstable();
+        }
+        scratch
+    }
 }
 
 #[cfg(test)]

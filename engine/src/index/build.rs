@@ -10,7 +10,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use crate::catalog::{Catalog, CatalogChange, EdgeId, PropId, TypeId};
-use crate::index::adjacency::{CsrBuilder, DEAD, Renumber, merge_direction};
+use crate::index::adjacency::{CsrBuilder, DEAD, Renumber, merge_direction, merge_sorted_out};
 use crate::index::apply::ValuesAt;
 use crate::index::tokens::keys_of_value_into;
 use crate::index::{
@@ -293,6 +293,30 @@ impl State {
             let old_edge = self.catalog.edge(e).is_ok().then_some(e);
             let (rs, rt) = (ranges[edge.source as usize], ranges[edge.target as usize]);
             let adds = extra.iter().any(|op| matches!(op, Op::AddEdges { edge, .. } if *edge == e));
+            // The in-direction is kept up only where the old base holds it built; elsewhere it
+            // stays to be built from the out-direction when first read (`EdgeLists`), which an
+            // import's batches and traversals along a field never do. (It is the transpose of
+            // the out-direction whatever the delta holds: commits change both alike.)
+            let build_in = old_edge
+                .and_then(|e| self.base.adjacency.get(e as usize))
+                .is_some_and(|l| l.built_in().is_some());
+            // The out-direction alone, from additions in a canonical record's order: merged in
+            // one pass (else, or when they turn out not to be in that order, the general path).
+            if adds && !build_in {
+                let of_edge = || {
+                    extra.iter().filter_map(move |op| match op {
+                        Op::AddEdges { edge, src, dsts } if *edge == e => Some((*src, &dsts.0[..])),
+                        _ => None,
+                    })
+                };
+                let added = of_edge().map(|(_, dsts)| dsts.len()).sum();
+                if let Some(out) =
+                    merge_sorted_out(self, old_edge, (rs, rt), &renumber, (of_edge(), added), &resolve)?
+                {
+                    adjacency[e as usize] = EdgeLists::out_only(out, rt);
+                    continue;
+                }
+            }
             // The record's additions: resolved on every pass when that is a subtraction, else
             // resolved once into a list that every pass reads sequentially.
             let cheap = matches!(lookup, UidLookup::Range { .. });
@@ -309,13 +333,6 @@ impl State {
                 }
                 Ok(())
             };
-            // The in-direction is kept up only where the old base holds it built; elsewhere it
-            // stays to be built from the out-direction when first read (`EdgeLists`), which an
-            // import's batches and traversals along a field never do. (It is the transpose of
-            // the out-direction whatever the delta holds: commits change both alike.)
-            let build_in = old_edge
-                .and_then(|e| self.base.adjacency.get(e as usize))
-                .is_some_and(|l| l.built_in().is_some());
             let (out_adds, in_adds) = if adds {
                 let mut out = CsrBuilder::new(rs, Direction::Out);
                 let mut inn = build_in.then(|| CsrBuilder::new(rt, Direction::In));
