@@ -17,10 +17,14 @@ pub(super) const DEAD: u32 = u32::MAX;
 
 /// How old dense numbers map to new ones across a rebuild.
 pub(super) struct Renumber {
-    /// Old dense -> new dense; `DEAD` for nodes that do not survive.
+    /// Old dense -> new dense; `DEAD` for nodes that do not survive. Empty for
+    /// [`Renumber::identity`].
     pub new_of_old: Vec<u32>,
-    /// New dense -> old dense; `DEAD` for nodes the record creates.
+    /// New dense -> old dense; `DEAD` for nodes the record creates. Empty for
+    /// [`Renumber::identity`].
     pub old_of_new: Vec<u32>,
+    /// How many old numbers there were.
+    old_len: u32,
     /// Whether `new_of_old` increases over surviving nodes, so old lists stay sorted.
     pub monotone: bool,
     /// Whether every old node survives with its own number.
@@ -28,10 +32,15 @@ pub(super) struct Renumber {
 }
 
 impl Renumber {
-    /// Every one of `len` nodes keeps its number.
+    /// Every one of `len` nodes keeps its number (and no node is added): no tables.
     pub fn identity(len: u32) -> Renumber {
-        let numbers: Vec<u32> = (0..len).collect();
-        Renumber { new_of_old: numbers.clone(), old_of_new: numbers, monotone: true, identity: true }
+        Renumber {
+            new_of_old: Vec::new(),
+            old_of_new: Vec::new(),
+            old_len: len,
+            monotone: true,
+            identity: true,
+        }
     }
 
     /// From the new order: `old_of_new[n]` is the old number of new node `n` (or `DEAD`), and
@@ -50,7 +59,25 @@ impl Renumber {
             up
         });
         let identity = new_of_old.iter().enumerate().all(|(o, &n)| n == o as u32);
-        Renumber { new_of_old, old_of_new, monotone, identity }
+        Renumber { new_of_old, old_of_new, old_len, monotone, identity }
+    }
+
+    /// The old number of new node `new`, or `DEAD` for a node the record creates.
+    #[inline]
+    pub fn old_of(&self, new: Dense) -> Dense {
+        if self.identity && new < self.old_len {
+            return new;
+        }
+        self.old_of_new.get(new as usize).copied().unwrap_or(DEAD)
+    }
+
+    /// The new number of old node `old`, or `DEAD` for one that does not survive.
+    #[inline]
+    pub fn new_of(&self, old: Dense) -> Dense {
+        if self.identity {
+            return old;
+        }
+        self.new_of_old.get(old as usize).copied().unwrap_or(DEAD)
     }
 }
 
@@ -373,7 +400,7 @@ impl<'a> OldRenumbered<'a> {
         'a: 's,
     {
         let renumber = self.renumber;
-        let old_node = renumber.old_of_new[node as usize];
+        let old_node = renumber.old_of(node);
         let old: &[u32] = match &self.lists {
             Some(lists) if old_node != DEAD => lists.neighbors(old_node),
             _ => &[],
@@ -382,7 +409,7 @@ impl<'a> OldRenumbered<'a> {
             return old;
         }
         scratch.clear();
-        scratch.extend(old.iter().map(|&t| renumber.new_of_old[t as usize]).filter(|&t| t != DEAD));
+        scratch.extend(old.iter().map(|&t| renumber.new_of(t)).filter(|&t| t != DEAD));
         if !renumber.monotone {
             scratch.sort_unstable();
         }
@@ -409,10 +436,18 @@ mod tests {
     fn renumbering_is_classified() {
         let same = Renumber::new(vec![0, 1, 2], 3);
         assert!(same.identity && same.monotone);
+        assert_eq!((same.old_of(2), same.new_of(1)), (2, 1));
+        // Old numbers kept, a node appended: it has no old number.
+        let grown = Renumber::new(vec![0, 1, DEAD], 2);
+        assert!(grown.identity);
+        assert_eq!((grown.old_of(1), grown.old_of(2)), (1, DEAD));
+        let kept = Renumber::identity(3);
+        assert_eq!((kept.old_of(2), kept.new_of(0)), (2, 0));
         // Old 1 deleted, a new node appended: order kept, numbers not.
         let shifted = Renumber::new(vec![0, 2, DEAD], 3);
         assert!(!shifted.identity && shifted.monotone);
         assert_eq!(shifted.new_of_old, [0, DEAD, 1]);
+        assert_eq!((shifted.new_of(1), shifted.new_of(2), shifted.old_of(1)), (DEAD, 1, 2));
         // A node created since the base sorts before base nodes of a later type.
         let moved = Renumber::new(vec![0, 2, 1], 3);
         assert!(!moved.identity && !moved.monotone);

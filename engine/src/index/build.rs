@@ -12,6 +12,7 @@ use rustc_hash::FxHashMap;
 use crate::catalog::{Catalog, CatalogChange, EdgeId, PropId, TypeId};
 use crate::index::adjacency::{CsrBuilder, DEAD, Renumber, merge_direction, merge_sorted_out};
 use crate::index::apply::ValuesAt;
+use crate::index::column::Column;
 use crate::index::tokens::keys_of_value_into;
 use crate::index::{
     Base, Csr, Dense, Direction, EdgeLists, IndexKind, Postings, PropColumn, State, ValueRef,
@@ -29,7 +30,9 @@ struct Numbering {
     ranges: Vec<(u32, u32)>,
     renumber: Renumber,
     /// Uid of each new dense number.
-    uids: Vec<u64>,
+    uids: Column<u64>,
+    /// The uids sorted with their dense numbers, when kept from the old base (else built).
+    sorted: Option<(Column<u64>, Column<u32>)>,
 }
 
 /// Uid -> new dense number: an offset, a table when uids are dense enough, else a hash map.
@@ -179,10 +182,13 @@ impl State {
                 && self.base.type_ranges.iter().enumerate().all(|(t, &(start, end))| {
                     start == end || catalog.types.get(t).is_some_and(|t| !t.dropped)
                 });
-        let Numbering { ranges, renumber, uids } = if same_nodes {
+        let Numbering { ranges, renumber, uids, sorted } = if same_nodes {
             let mut ranges = self.base.type_ranges.clone();
             ranges.resize(catalog.types.len(), (0, 0));
-            Numbering { ranges, renumber: Renumber::identity(old_len), uids: self.base.uids.to_vec() }
+            // The base's node arrays serve as they are (shared, not copied).
+            let b = &self.base;
+            let sorted = Some((b.sorted_uids.clone(), b.sorted_dense.clone()));
+            Numbering { ranges, renumber: Renumber::identity(old_len), uids: b.uids.clone(), sorted }
         } else {
             self.renumbered(catalog, extra)?
         };
@@ -236,7 +242,7 @@ impl State {
                 vals.extend(
                     self.nodes_with(p as PropId)
                         .into_iter()
-                        .map(|(n, r)| (renumber.new_of_old[n as usize], 0, r))
+                        .map(|(n, r)| (renumber.new_of(n), 0, r))
                         .filter(|&(n, _, _)| n != DEAD),
                 );
             }
@@ -379,20 +385,18 @@ impl State {
             adjacency[e as usize] = EdgeLists::new(out, inn?);
         }
 
-        let mut by_uid: Vec<(u64, u32)> = Vec::new();
-        if uids.windows(2).any(|w| w[0] > w[1]) {
-            by_uid = uids.iter().enumerate().map(|(i, &u)| (u, i as u32)).collect();
-            by_uid.sort_unstable();
-        }
-        Ok(Base {
-            uids: uids.into(),
-            type_ranges: ranges,
-            sorted_uids: by_uid.iter().map(|e| e.0).collect::<Vec<_>>().into(),
-            sorted_dense: by_uid.iter().map(|e| e.1).collect::<Vec<_>>().into(),
-            adjacency,
-            props,
-            postings,
-        })
+        let (sorted_uids, sorted_dense) = sorted.unwrap_or_else(|| {
+            let mut by_uid: Vec<(u64, u32)> = Vec::new();
+            if uids.windows(2).any(|w| w[0] > w[1]) {
+                by_uid = uids.iter().enumerate().map(|(i, &u)| (u, i as u32)).collect();
+                by_uid.sort_unstable();
+            }
+            (
+                by_uid.iter().map(|e| e.0).collect::<Vec<_>>().into(),
+                by_uid.iter().map(|e| e.1).collect::<Vec<_>>().into(),
+            )
+        });
+        Ok(Base { uids, type_ranges: ranges, sorted_uids, sorted_dense, adjacency, props, postings })
     }
 
     /// The new numbering when nodes come or go: live nodes and the record's creations sorted by
@@ -430,7 +434,7 @@ impl State {
         let renumber = Renumber::new(rows.iter().map(|r| r.2).collect(), old_len);
         let uids: Vec<u64> = rows.iter().map(|r| r.1).collect();
         drop(rows);
-        Ok(Numbering { ranges, renumber, uids })
+        Ok(Numbering { ranges, renumber, uids: uids.into(), sorted: None })
     }
 
     /// This state with its delta folded into `base` (which must have been built from it).
