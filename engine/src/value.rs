@@ -357,6 +357,19 @@ impl<'a> ValueView<'a> {
 }
 
 impl Value {
+    /// The integer of an Int value.
+    ///
+    /// ```
+    /// use quiver_engine::Value;
+    /// assert_eq!((Value::Int(7).as_int(), Value::Float(7.0).as_int()), (Some(7), None));
+    /// ```
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
     /// A borrowed view of a scalar value; `None` for a list (compare lists by their encoding).
     pub fn as_scalar_view(&self) -> Option<ValueView<'_>> {
         Some(match self {

@@ -300,7 +300,7 @@ impl<'s> WriteTxn<'s> {
             .map(|d| snap.uid(d))
             .filter(|u| !self.props.contains(*u, prop) && !self.nodes.contains(*u))
             .collect();
-        for u in self.unique.holders(prop, key) {
+        for u in self.unique.holders(prop, key, value.as_int()) {
             let held = self.props.get(u, prop).flatten().and_then(|s| self.pending_value(s));
             if held.is_some_and(|v| v.eq_value(value)) {
                 out.push(u);
@@ -315,8 +315,10 @@ impl<'s> WriteTxn<'s> {
 
     /// Releases `uid`'s hold on the key of `old`, the value of unique property `prop` it had.
     fn forget_unique(&mut self, uid: u64, prop: PropId, old: Option<Value>) {
-        if let Some(key) = old.as_ref().and_then(|v| v.as_scalar_view()).map(|v| eq_key(&v)) {
-            self.unique.remove(prop, key, uid);
+        if let Some(old) = old
+            && let Some(key) = old.as_scalar_view().map(|v| eq_key(&v))
+        {
+            self.unique.remove(prop, key, uid, old.as_int());
         }
     }
 
@@ -380,7 +382,7 @@ impl<'s> WriteTxn<'s> {
             };
             self.forget_unique(uid, prop, old);
             if let Some(key) = key {
-                self.unique.push(prop, key, uid);
+                self.unique.push(prop, key, uid, value.as_int());
             }
         }
         self.steps.set(uid, prop, slot);
