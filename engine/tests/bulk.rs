@@ -423,3 +423,47 @@ fn nodes_created_in_sequence_are_logged_in_columns_and_answer_alike() {
     assert_eq!(columns.recovery_report().replayed, 3);
     assert_eq!(answers(&columns), expected);
 }
+
+/// A bulk record goes into the base even when it is a tenth of what the state holds: through
+/// the delta, an import's later batches took ten times as long (see `BULK_SHARE`).
+#[test]
+fn a_bulk_record_small_next_to_what_is_held_goes_into_the_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        Store::open_with(dir.path(), Options { checkpoint_on_close: false, ..Options::default() }).unwrap();
+    let n = 100_000u64;
+    let targets = |u: u64, round: u64| -> Vec<u64> {
+        let mut t: Vec<u64> = (0..10).map(|k| (u * 31 + k * 7919 + round * 104_729) % n + 1).collect();
+        t.sort_unstable();
+        t.dedup();
+        t
+    };
+    let mut txn = store.write().unwrap();
+    define(&mut txn);
+    for u in 1..=n {
+        txn.create_node(PERSON, Some(u)).unwrap();
+    }
+    let mut held = n as usize;
+    for u in 1..=n {
+        let t = targets(u, 0);
+        held += t.len();
+        txn.add_edges(KNOWS, u, &t).unwrap();
+    }
+    txn.commit().unwrap();
+    // About 100,000 more edges: at least BULK_MIN_WORK, a tenth of what is held.
+    let mut txn = store.write().unwrap();
+    let mut added = 0;
+    for u in 1..=n / 10 + 500 {
+        let t = targets(u, 1);
+        added += t.len();
+        txn.add_edges(KNOWS, u, &t).unwrap();
+    }
+    txn.commit().unwrap();
+    assert!(added >= 100_000 && added * 10 <= held, "{added} added to {held}");
+    assert_eq!(store.snapshot().stats().delta_lists, 0, "the record went into the base");
+    let mut want = targets(7, 0);
+    want.extend(targets(7, 1));
+    want.sort_unstable();
+    want.dedup();
+    assert_eq!(neighbors(&store, KNOWS, Direction::Out, 7), want);
+}
