@@ -124,7 +124,9 @@ fn a_bulk_transaction_answers_like_small_ones() {
 #[test]
 fn a_bulk_load_of_contiguous_uids_into_an_empty_store() {
     let dir = tempfile::tempdir().unwrap();
-    let n: u64 = 40_000;
+    // (Over 65,536 names: their several indexes are built on threads of their own.)
+    let n: u64 = 70_000;
+    let name = |u: u64| Value::String(format!("person {u} group{}", u % 10));
     let targets = |i: u64| -> Vec<u64> {
         let mut t = vec![(i % n) + 1, (i * 7) % n + 1, (i * 7 + 3) % n + 1];
         t.sort_unstable();
@@ -137,12 +139,19 @@ fn a_bulk_load_of_contiguous_uids_into_an_empty_store() {
     for u in 1..=n {
         txn.create_node(PERSON, Some(u)).unwrap();
         txn.set(u, AGE, Value::Int(u as i64)).unwrap();
+        txn.set(u, NAME, name(u)).unwrap();
     }
     for u in 1..=n {
         txn.add_edges(KNOWS, u, &targets(u)).unwrap();
     }
     txn.commit().unwrap();
     assert_eq!(store.snapshot().stats().delta_lists, 0, "the bulk record went into the base");
+    let dense_of = |store: &Store, us: &[u64]| -> Vec<u32> {
+        let snap = store.snapshot();
+        let mut ds: Vec<u32> = us.iter().map(|&u| snap.dense(u).unwrap()).collect();
+        ds.sort_unstable();
+        ds
+    };
     let check = |store: &Store| {
         for u in (1..=n).step_by(1999).chain([n]) {
             assert_eq!(neighbors(store, KNOWS, Direction::Out, u), targets(u), "out of {u}");
@@ -152,7 +161,15 @@ fn a_bulk_load_of_contiguous_uids_into_an_empty_store() {
             let snap = store.snapshot();
             let d = snap.dense(u).unwrap();
             assert_eq!(snap.value(d, AGE).unwrap().map(|v| v.to_value()), Some(Value::Int(u as i64)));
+            assert_eq!(snap.lookup_eq(NAME, &name(u)).unwrap(), [d], "name of {u}");
+            let mut by_term = snap.search_text(NAME, IndexKind::Term, &u.to_string(), true).unwrap();
+            by_term.sort_unstable();
+            assert_eq!(by_term, dense_of(store, &[u]), "term {u}");
         }
+        let group3: Vec<u64> = (1..=n).filter(|u| u % 10 == 3).collect();
+        let mut found = store.snapshot().search_text(NAME, IndexKind::Term, "group3", true).unwrap();
+        found.sort_unstable();
+        assert_eq!(found, dense_of(store, &group3));
         assert!(store.snapshot().dense(n + 1).is_none());
         assert!(store.check().unwrap().is_ok());
     };

@@ -33,6 +33,10 @@ const BULK_MIN_WORK: usize = 100_000;
 /// against 1.0, 0.7 and 0.7 s, its later batches going through the delta.)
 const BULK_SHARE: usize = 64;
 
+/// A property with at least this many values and more than one index builds each index on a
+/// thread of its own.
+const PARALLEL_POSTINGS: usize = 65_536;
+
 /// How a rebuild numbers its nodes.
 struct Numbering {
     /// Per type id, its new dense range.
@@ -265,31 +269,27 @@ impl State {
                     false
                 }
             });
-            // Every index of the property from one pass over its values, each decoded once.
+            // Each index of the property from a pass over its values: with several (an Int @id
+            // field has an equality and an order index), one per thread when there are many
+            // values (the equality index's sort of hashed keys is most of a large node batch's
+            // rebuild).
             let kinds: Vec<IndexKind> = IndexKind::for_set(prop.indexes).collect();
-            let mut entries: Vec<Vec<(u64, u32)>> =
-                kinds.iter().map(|_| Vec::with_capacity(vals.len())).collect();
-            if !kinds.is_empty() {
-                let mut keys = Vec::new();
-                for &(n, _, r) in &vals {
-                    let bytes = self.bytes_of(r, values.as_ref()).ok_or("value outside its segment")?;
-                    let v = ValueView::decode(bytes).map_err(|e| format!("bad value: {}", e.0))?;
-                    for (&kind, entries) in kinds.iter().zip(&mut entries) {
-                        keys_of_value_into(kind, &v, &mut keys);
-                        entries.extend(keys.iter().map(|&k| (k, n)));
-                    }
-                }
-            }
-            for (kind, mut entries) in kinds.into_iter().zip(entries) {
-                entries.sort_unstable();
-                entries.dedup();
-                postings.insert(
-                    (p as PropId, kind),
-                    Postings {
-                        keys: entries.iter().map(|e| e.0).collect::<Vec<_>>().into(),
-                        nodes: entries.iter().map(|e| e.1).collect::<Vec<_>>().into(),
-                    },
-                );
+            let index = |kind: IndexKind| self.postings_of(kind, &vals, values.as_ref());
+            let built: Vec<Result<Postings, String>> = if kinds.len() > 1 && vals.len() >= PARALLEL_POSTINGS {
+                std::thread::scope(|scope| {
+                    let others: Vec<_> = kinds[1..].iter().map(|&k| scope.spawn(move || index(k))).collect();
+                    let first = index(kinds[0]);
+                    std::iter::once(first)
+                        .chain(others.into_iter().map(|t| {
+                            t.join().unwrap_or_else(|_| Err("building an index panicked".to_string()))
+                        }))
+                        .collect()
+                })
+            } else {
+                kinds.iter().map(|&k| index(k)).collect()
+            };
+            for (kind, built) in kinds.into_iter().zip(built) {
+                postings.insert((p as PropId, kind), built?);
             }
             props[p] = PropColumn {
                 nodes: vals.iter().map(|v| v.0).collect::<Vec<_>>().into(),
@@ -406,6 +406,29 @@ impl State {
             )
         });
         Ok(Base { uids, type_ranges: ranges, sorted_uids, sorted_dense, adjacency, props, postings })
+    }
+
+    /// The postings of index `kind` over `vals` (new node, step, value), sorted by key.
+    fn postings_of(
+        &self,
+        kind: IndexKind,
+        vals: &[(u32, u32, ValueRef)],
+        values: Option<&ValuesAt<'_>>,
+    ) -> Result<Postings, String> {
+        let mut entries: Vec<(u64, u32)> = Vec::with_capacity(vals.len());
+        let mut keys = Vec::new();
+        for &(n, _, r) in vals {
+            let bytes = self.bytes_of(r, values).ok_or("value outside its segment")?;
+            let v = ValueView::decode(bytes).map_err(|e| format!("bad value: {}", e.0))?;
+            keys_of_value_into(kind, &v, &mut keys);
+            entries.extend(keys.iter().map(|&k| (k, n)));
+        }
+        entries.sort_unstable();
+        entries.dedup();
+        Ok(Postings {
+            keys: entries.iter().map(|e| e.0).collect::<Vec<_>>().into(),
+            nodes: entries.iter().map(|e| e.1).collect::<Vec<_>>().into(),
+        })
     }
 
     /// The new numbering when nodes come or go: live nodes and the record's creations sorted by
