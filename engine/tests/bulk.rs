@@ -174,8 +174,18 @@ fn a_bulk_load_of_contiguous_uids_into_an_empty_store() {
         assert!(store.check().unwrap().is_ok());
     };
     check(&store);
-    drop(store);
+    store.close().unwrap();
+    // Closing wrote one checkpoint, and the last handle's drop did not write another.
+    let checkpoints = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "qidx"))
+            .count()
+    };
+    assert_eq!(checkpoints(), 1);
     let store = Store::open(dir.path()).unwrap();
+    assert!(store.recovery_report().checkpoint.is_some());
+    assert_eq!(store.recovery_report().replayed, 0);
     check(&store);
 }
 
