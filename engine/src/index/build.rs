@@ -44,8 +44,8 @@ struct Numbering {
     renumber: Renumber,
     /// Uid of each new dense number.
     uids: Column<u64>,
-    /// The uids sorted with their dense numbers, when kept from the old base (else built).
-    sorted: Option<(Column<u64>, Column<u32>)>,
+    /// The uids sorted with their dense numbers (both empty when `uids` is sorted already).
+    sorted: (Column<u64>, Column<u32>),
 }
 
 /// Uid -> new dense number: an offset, a table when uids are dense enough, else a hash map.
@@ -200,7 +200,7 @@ impl State {
             ranges.resize(catalog.types.len(), (0, 0));
             // The base's node arrays serve as they are (shared, not copied).
             let b = &self.base;
-            let sorted = Some((b.sorted_uids.clone(), b.sorted_dense.clone()));
+            let sorted = (b.sorted_uids.clone(), b.sorted_dense.clone());
             Numbering { ranges, renumber: Renumber::identity(old_len), uids: b.uids.clone(), sorted }
         } else {
             self.renumbered(catalog, extra)?
@@ -394,17 +394,7 @@ impl State {
             adjacency[e as usize] = EdgeLists::new(out, inn?);
         }
 
-        let (sorted_uids, sorted_dense) = sorted.unwrap_or_else(|| {
-            let mut by_uid: Vec<(u64, u32)> = Vec::new();
-            if uids.windows(2).any(|w| w[0] > w[1]) {
-                by_uid = uids.iter().enumerate().map(|(i, &u)| (u, i as u32)).collect();
-                by_uid.sort_unstable();
-            }
-            (
-                by_uid.iter().map(|e| e.0).collect::<Vec<_>>().into(),
-                by_uid.iter().map(|e| e.1).collect::<Vec<_>>().into(),
-            )
-        });
+        let (sorted_uids, sorted_dense) = sorted;
         Ok(Base { uids, type_ranges: ranges, sorted_uids, sorted_dense, adjacency, props, postings })
     }
 
@@ -466,7 +456,16 @@ impl State {
         let renumber = Renumber::new(rows.iter().map(|r| r.2).collect(), old_len);
         let uids: Vec<u64> = rows.iter().map(|r| r.1).collect();
         drop(rows);
-        Ok(Numbering { ranges, renumber, uids: uids.into(), sorted: None })
+        let mut by_uid: Vec<(u64, u32)> = Vec::new();
+        if uids.windows(2).any(|w| w[0] > w[1]) {
+            by_uid = uids.iter().enumerate().map(|(i, &u)| (u, i as u32)).collect();
+            by_uid.sort_unstable();
+        }
+        let sorted = (
+            by_uid.iter().map(|e| e.0).collect::<Vec<_>>().into(),
+            by_uid.iter().map(|e| e.1).collect::<Vec<_>>().into(),
+        );
+        Ok(Numbering { ranges, renumber, uids: uids.into(), sorted })
     }
 
     /// This state with its delta folded into `base` (which must have been built from it).
