@@ -350,11 +350,7 @@ fn load_with(path: &Path, verify_checksums: bool) -> Result<Loaded> {
             EdgeLists::out_only(out, in_range)
         });
     }
-    validate(&base).map_err(|why| corrupt(HEADER, why))?;
-    // Transactions take a uid at or past `next_uid` as free without looking it up.
-    if base.uids.iter().max().is_some_and(|&last| last >= meta.next_uid) {
-        return Err(corrupt(dir_at, "the next uid is not above every node's uid"));
-    }
+    validate(&base, meta.next_uid).map_err(|why| corrupt(HEADER, why))?;
     Ok(Loaded {
         seq: meta.seq,
         next_uid: meta.next_uid,
@@ -364,15 +360,25 @@ fn load_with(path: &Path, verify_checksums: bool) -> Result<Loaded> {
     })
 }
 
-/// Structural checks that make every later read in bounds.
-fn validate(b: &Base) -> std::result::Result<(), &'static str> {
+/// Structural checks that make every later read in bounds, and lookups by uid right.
+fn validate(b: &Base, next_uid: u64) -> std::result::Result<(), &'static str> {
     let n = b.uids.len();
     if b.sorted_uids.len() != b.sorted_dense.len() || !(b.sorted_uids.is_empty() || b.sorted_uids.len() == n)
     {
         return Err("node arrays differ in length");
     }
-    if b.sorted_uids.is_empty() && b.uids.windows(2).any(|w| w[0] >= w[1]) {
-        return Err("node uids unsorted without a lookup array");
+    // Uids are found by binary search: in `uids` when it is sorted, else in `sorted_uids`.
+    let by_uid: &[u64] = if b.sorted_uids.is_empty() { &b.uids } else { &b.sorted_uids };
+    if by_uid.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(if b.sorted_uids.is_empty() {
+            "node uids unsorted without a lookup array"
+        } else {
+            "node lookup array unsorted"
+        });
+    }
+    // Transactions take a uid at or past `next_uid` as free without looking it up.
+    if by_uid.last().is_some_and(|&last| last >= next_uid) {
+        return Err("the next uid is not above every node's uid");
     }
     let mut next = 0u32;
     for &(a, e) in &b.type_ranges {
