@@ -176,13 +176,7 @@ fn a_bulk_load_of_contiguous_uids_into_an_empty_store() {
     check(&store);
     store.close().unwrap();
     // Closing wrote one checkpoint, and the last handle's drop did not write another.
-    let checkpoints = || {
-        std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "qidx"))
-            .count()
-    };
-    assert_eq!(checkpoints(), 1);
+    assert_eq!(files_with_extension(dir.path(), "qidx").len(), 1);
     let store = Store::open(dir.path()).unwrap();
     assert!(store.recovery_report().checkpoint.is_some());
     assert_eq!(store.recovery_report().replayed, 0);
@@ -208,7 +202,8 @@ fn bulk_edge_records_merge_into_the_out_lists_alone() {
     bulk_edge_records_merge(false);
 }
 
-fn bulk_edge_records_merge(read_in_between: bool) {
+/// `between`: whether the in-direction is read between the records.
+fn bulk_edge_records_merge(between: bool) {
     use std::collections::{BTreeMap, BTreeSet};
     let dir = tempfile::tempdir().unwrap();
     // Persons 2..=n+1; the newcomer takes uid 1, so it sorts first among them.
@@ -299,7 +294,6 @@ fn bulk_edge_records_merge(read_in_between: bool) {
         }
     };
 
-    let between = read_in_between;
     bulk(&store, &mut model, 0);
     check(&store, &model, false, between);
     if !between {
@@ -373,14 +367,8 @@ fn a_batch_of_targets_is_refused_for_any_one_that_does_not_fit() {
 
 /// The steps of every record in the log, in order.
 fn logged_ops(dir: &std::path::Path) -> Vec<quiver_engine::Op> {
-    let mut segments: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "qlog"))
-        .collect();
-    segments.sort();
     let mut ops = Vec::new();
-    for seg in segments {
+    for seg in files_with_extension(dir, "qlog") {
         let bytes = std::fs::read(seg).unwrap();
         let mut at = quiver_engine::SEGMENT_HEADER;
         while let quiver_engine::FrameRead::Frame { payload, next } = quiver_engine::read_frame(&bytes, at) {

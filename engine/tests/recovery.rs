@@ -36,13 +36,7 @@ fn populate(dir: &Path, n: u64, opts: Options) -> Vec<u64> {
 }
 
 fn segments(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "qlog"))
-        .collect();
-    v.sort();
-    v
+    files_with_extension(dir, "qlog")
 }
 
 /// Offsets of the frames in a segment, and where they end.
@@ -170,11 +164,7 @@ fn a_missing_or_corrupt_checkpoint_falls_back_to_full_replay() {
     let expected = answers(&store);
     drop(store);
 
-    let ckpt: PathBuf = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "qidx"))
-        .unwrap();
+    let ckpt: PathBuf = files_with_extension(dir.path(), "qidx").swap_remove(0);
     let mut bytes = std::fs::read(&ckpt).unwrap();
     bytes[100] ^= 1;
     std::fs::write(&ckpt, &bytes).unwrap();

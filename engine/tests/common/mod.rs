@@ -76,3 +76,14 @@ pub fn neighbors(store: &Store, edge: EdgeId, dir: quiver_engine::Direction, uid
     v.sort_unstable();
     v
 }
+
+/// The files of `dir` named `*.{extension}` (`qlog` segments, `qidx` checkpoints), sorted.
+pub fn files_with_extension(dir: &std::path::Path, extension: &str) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == extension))
+        .collect();
+    files.sort();
+    files
+}
