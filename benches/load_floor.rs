@@ -2,8 +2,11 @@
 //! integers on every core, grouping them by source into one CSR (a counting sort, also on every
 //! core) and writing the CSR's targets to a file with an fsync, and nothing else a database
 //! does: no log, no checkpoint, no key lookups (the file's keys are the vertex numbers
-//! themselves), no checks. docs/BENCHMARKS.md compares the load target of issue 7 (three times
-//! faster than DuckDB) with it. Prints one JSON object; times are the median of `--runs`.
+//! themselves), no checks. Then the same pairs grouped by target (the in-direction, which the
+//! SPEC's index also holds) and written to a second file: `both_directions_total_seconds` is
+//! the floor of a load that leaves both directions on disk. docs/BENCHMARKS.md compares the
+//! load target of issue 7 (three times faster than DuckDB) with both. Prints one JSON object;
+//! times are the median of `--runs`.
 //!
 //! ```text
 //! cargo bench --bench rmat_csv -- --scale 20 --out target/rmat20
@@ -53,27 +56,25 @@ struct Times {
     parse: Duration,
     group: Duration,
     write: Duration,
+    /// Grouping the same pairs by target (the in-direction the SPEC's index also holds).
+    group_in: Duration,
+    /// Writing and syncing both directions (into a second file, after the first).
+    write_both: Duration,
 }
 
-fn run(edges: &[u8], vertices: usize, threads: usize, out: &std::path::Path) -> Times {
-    let started = Instant::now();
-    // The header is the first line.
-    let body = &edges[edges.iter().position(|&b| b == b'\n').unwrap() + 1..];
-    let parsed: Vec<Vec<(u32, u32)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = pieces(body, threads).into_iter().map(|p| s.spawn(move || parse(p))).collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    let parse_done = started.elapsed();
-    // Counting sort: each part counts its sources, the counts are summed into offsets, and
-    // each part places its pairs at its own cursors (disjoint slots: no two parts write one).
+/// One CSR of `parsed`'s pairs keyed by `key` and holding `value`: a counting sort on a thread
+/// per part (each part counts its keys, the counts are summed into offsets, and each part
+/// places its pairs at its own cursors: disjoint slots, so no two parts write one).
+fn group(parsed: &[Vec<(u32, u32)>], vertices: usize, by_target: bool) -> (Vec<u64>, Vec<u32>) {
+    let split = move |&(src, dst): &(u32, u32)| if by_target { (dst, src) } else { (src, dst) };
     let counts: Vec<Vec<u32>> = std::thread::scope(|s| {
         let handles: Vec<_> = parsed
             .iter()
             .map(|pairs| {
                 s.spawn(move || {
                     let mut c = vec![0u32; vertices];
-                    for &(src, _) in pairs {
-                        c[src as usize] += 1;
+                    for pair in pairs {
+                        c[split(pair).0 as usize] += 1;
                     }
                     c
                 })
@@ -97,22 +98,50 @@ fn run(edges: &[u8], vertices: usize, threads: usize, out: &std::path::Path) -> 
         for (pairs, mut cursor) in parsed.iter().zip(cursors) {
             let targets = &targets;
             s.spawn(move || {
-                for &(src, dst) in pairs {
-                    let slot = &mut cursor[src as usize];
-                    targets[*slot as usize].store(dst, Ordering::Relaxed);
+                for pair in pairs {
+                    let (key, value) = split(pair);
+                    let slot = &mut cursor[key as usize];
+                    targets[*slot as usize].store(value, Ordering::Relaxed);
                     *slot += 1;
                 }
             });
         }
     });
-    let targets: Vec<u32> = targets.into_iter().map(AtomicU32::into_inner).collect();
-    let group_done = started.elapsed();
-    let mut file = std::fs::File::create(out).unwrap();
-    file.write_all(bytemuck::cast_slice(&offsets)).unwrap();
-    file.write_all(bytemuck::cast_slice(&targets)).unwrap();
+    (offsets, targets.into_iter().map(AtomicU32::into_inner).collect())
+}
+
+/// Writes `csr` into a new file at `path` and fsyncs it.
+fn write_synced(path: &std::path::Path, (offsets, targets): &(Vec<u64>, Vec<u32>)) {
+    let mut file = std::fs::File::create(path).unwrap();
+    file.write_all(bytemuck::cast_slice(offsets)).unwrap();
+    file.write_all(bytemuck::cast_slice(targets)).unwrap();
     file.sync_all().unwrap();
+}
+
+fn run(edges: &[u8], vertices: usize, threads: usize, out: &std::path::Path) -> Times {
+    let started = Instant::now();
+    // The header is the first line.
+    let body = &edges[edges.iter().position(|&b| b == b'\n').unwrap() + 1..];
+    let parsed: Vec<Vec<(u32, u32)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = pieces(body, threads).into_iter().map(|p| s.spawn(move || parse(p))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let parse_done = started.elapsed();
+    let outward = group(&parsed, vertices, false);
+    let group_done = started.elapsed();
+    write_synced(&out.with_extension("out"), &outward);
     let write_done = started.elapsed();
-    Times { parse: parse_done, group: group_done - parse_done, write: write_done - group_done }
+    let inward = group(&parsed, vertices, true);
+    let group_in_done = started.elapsed();
+    write_synced(&out.with_extension("in"), &inward);
+    let write_in_done = started.elapsed();
+    Times {
+        parse: parse_done,
+        group: group_done - parse_done,
+        write: write_done - group_done,
+        group_in: group_in_done - write_done,
+        write_both: (write_done - group_done) + (write_in_done - group_in_done),
+    }
 }
 
 fn median(mut d: Vec<Duration>) -> f64 {
@@ -134,6 +163,7 @@ fn main() {
         all.push(run(edges.bytes(), vertices, threads, &scratch.path().join(format!("csr{r}"))));
     }
     let total: Vec<Duration> = all.iter().map(|t| t.parse + t.group + t.write).collect();
+    let both: Vec<Duration> = all.iter().map(|t| t.parse + t.group + t.group_in + t.write_both).collect();
     let field = |f: fn(&Times) -> Duration| median(all.iter().map(f).collect());
     println!(
         "{}",
@@ -144,6 +174,9 @@ fn main() {
             "group_seconds": field(|t| t.group),
             "write_fsync_seconds": field(|t| t.write),
             "total_seconds": median(total),
+            "group_in_seconds": field(|t| t.group_in),
+            "write_fsync_both_seconds": field(|t| t.write_both),
+            "both_directions_total_seconds": median(both),
         })
     );
 }
