@@ -208,6 +208,15 @@ impl Snapshot {
         self.state.adjacency(edge, dir)
     }
 
+    /// Whether the base holds the in-direction lists of `edge` built. A checkpoint keeps the
+    /// out-direction only, and the first read of the in-direction (through
+    /// [`Snapshot::adjacency`] or [`Snapshot::neighbors`]) builds it: a counting sort over
+    /// every edge of the type, and 4 bytes an edge held from then on. Callers choosing between
+    /// an algorithm that reads it and one that does not weigh that cost with this.
+    pub fn holds_in_direction(&self, edge: EdgeId) -> bool {
+        self.state.base.adjacency.get(edge as usize).is_some_and(|l| l.built_in().is_some())
+    }
+
     /// A property's value on a node, borrowed from the log's memory map.
     pub fn value(&self, node: Dense, prop: PropId) -> Result<Option<ValueView<'_>>> {
         let Some(r) = self.state.value_ref(prop, node) else { return Ok(None) };

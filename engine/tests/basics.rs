@@ -447,3 +447,28 @@ fn automatic_checkpoints_wait_for_a_bulk_load() {
     let store = Store::open(dir.path()).unwrap();
     assert_eq!((store.recovery_report().replayed, store.snapshot().node_count()), (0, 5));
 }
+
+/// A checkpoint keeps the out-direction only; the first read of the in-direction builds it,
+/// and snapshots say whether it is held.
+#[test]
+fn the_in_direction_is_held_once_read() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open_with_schema(dir.path());
+        let mut txn = store.write().unwrap();
+        let a = txn.create_node(PERSON, None).unwrap();
+        let b = txn.create_node(PERSON, None).unwrap();
+        txn.add_edge(KNOWS, a, b).unwrap();
+        txn.commit().unwrap();
+        store.checkpoint().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let snap = store.snapshot();
+    assert!(!snap.holds_in_direction(KNOWS));
+    assert_eq!(snap.adjacency(KNOWS, Direction::Out).neighbors(0), [1]);
+    assert!(!snap.holds_in_direction(KNOWS), "reading the out-direction builds nothing");
+    assert_eq!(snap.adjacency(KNOWS, Direction::In).neighbors(1), [0]);
+    assert!(snap.holds_in_direction(KNOWS));
+    assert!(store.snapshot().holds_in_direction(KNOWS), "later snapshots share the base");
+    assert!(!snap.holds_in_direction(STAFF) && !snap.holds_in_direction(99));
+}
