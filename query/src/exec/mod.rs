@@ -7,6 +7,7 @@
 mod aggregate;
 pub(crate) mod filter;
 mod introspect;
+mod reach;
 mod traverse;
 mod write;
 
@@ -502,7 +503,7 @@ fn expand(
                     // The reductions need the nodes; a count alone never lists them.
                     let (count, nodes_for_reductions) = if walk.distinct {
                         let mut reached = Vec::new();
-                        let count = traverse::reach(
+                        let count = reach::reach(
                             snap,
                             budget,
                             *e,
