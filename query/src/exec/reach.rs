@@ -52,18 +52,26 @@ struct Tuning {
 }
 
 impl Tuning {
-    /// For a graph of `nodes` nodes, whose in-direction is held built or not. A bottom-up
-    /// level costs about 8 ns a node on 2 threads at R-MAT scale 20, a split top-down one
-    /// 0.6-0.9 ns an out-edge, so they cross at about ten out-edges a node. Bottom-up reads the
-    /// in-direction, which when not held is built first (0.3 s and 64 MB at that scale, the
-    /// saving of dozens of levels): then only levels of 16 out-edges a node or more, where
-    /// bottom-up saves about a third of a top-down level, go bottom-up.
+    /// For a graph of `nodes` nodes, whose in-direction is held built or not. At R-MAT scale
+    /// 20 a bottom-up level costs about 16 ns a node over the threads there are, a top-down
+    /// one 2.7 ns an out-edge on one thread and 0.6-0.9 ns split over 2: they cross at about
+    /// six out-edges a node on one CPU and ten on two. Bottom-up reads the in-direction, which
+    /// when not held is built first (0.3 s and 64 MB at that scale, the saving of dozens of
+    /// levels): with threads to split top-down levels over, only levels of 16 out-edges a node
+    /// or more, where bottom-up saves about a third, then go bottom-up. (On one CPU the saving
+    /// is larger, and six stays the rule.)
     fn for_graph(nodes: u32, in_direction_held: bool) -> Tuning {
         let words = u64::from(nodes).div_ceil(64);
+        let parts = threads();
+        let per_node = match (parts > 1, in_direction_held) {
+            (false, _) => 6,
+            (true, true) => 10,
+            (true, false) => 16,
+        };
         Tuning {
-            bottom_up_above: u64::from(nodes) * if in_direction_held { 10 } else { 16 },
+            bottom_up_above: u64::from(nodes) * per_node,
             split_from: (words * 4).max(1 << 16),
-            parts: threads(),
+            parts,
             min_part_words: 1024,
         }
     }
