@@ -103,7 +103,7 @@ fn reach_with(
                 };
                 if out_edges > tuning.bottom_up_above {
                     let inn = inward.get_or_insert_with(|| snap.adjacency(edge, Direction::In));
-                    count += level_up(s, snap, budget, inn, nodes, f, tuning.min_part_words)?;
+                    count += level_up(s, snap, budget, inn, nodes, f, (tuning.parts, tuning.min_part_words))?;
                 } else if out_edges >= tuning.split_from && tuning.parts > 1 {
                     count += level_split(s, snap, budget, adj, f, nodes, (tuning.parts, out_edges))?;
                 } else {
@@ -286,8 +286,8 @@ fn mark(run: &[Dense], adj: &AdjacencyView<'_>, marks: &mut [u64], budget: Optio
 }
 
 /// One level bottom-up: every node not yet seen with an in-neighbor in the frontier (the same
-/// nodes [`level_down`] finds, in dense order). The nodes are split into contiguous parts
-/// searched on as many threads as the machine runs at once: each part writes only its own words
+/// nodes [`level_down`] finds, in dense order). The nodes are split into contiguous parts of at
+/// least `min_part_words` bitmap words, searched on up to `parts` threads: each part writes only its own words
 /// of the visited bitmap, and the parts' findings are joined in order. (The clock is read by
 /// the calling thread's part only; a part is bounded by its share of the nodes.)
 fn level_up(
@@ -297,13 +297,13 @@ fn level_up(
     inn: &AdjacencyView<'_>,
     nodes: u32,
     f: Option<&Filter>,
-    min_part_words: usize,
+    (parts, min_part_words): (usize, usize),
 ) -> R<u64> {
     for &u in &s.frontier {
         s.in_frontier[u as usize / 64] |= 1u64 << (u % 64);
     }
     let words = (nodes as usize).div_ceil(64);
-    let parts = threads().min(words.div_ceil(min_part_words.max(1))).max(1);
+    let parts = parts.min(words.div_ceil(min_part_words.max(1))).max(1);
     let per_part = words.div_ceil(parts).max(1);
     let Scratch { seen, in_frontier, next_frontier, touched, .. } = s;
     let (seen, in_frontier) = (&mut seen[..words], &in_frontier[..]);
@@ -351,7 +351,7 @@ fn level_up(
     result.map(|()| own.count)
 }
 
-/// Threads a bottom-up level is split across: as many as run at once, at most 8.
+/// Threads a level is split across: as many as run at once, at most 8.
 fn threads() -> usize {
     static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)))
@@ -461,8 +461,8 @@ mod tests {
             Tuning { bottom_up_above: u64::MAX, split_from: u64::MAX, parts: 1, min_part_words: 1024 };
         let top_down = Tuning { split_from: 0, parts: 3, ..on_one };
         let bottom_up = Tuning { bottom_up_above: 0, ..on_one };
-        // (Five words of 64 nodes: one part per thread, each of a word or more.)
-        let in_parts = Tuning { bottom_up_above: 0, min_part_words: 1, ..on_one };
+        // (Five words of 64 nodes: three parts, each of a word or more.)
+        let in_parts = Tuning { bottom_up_above: 0, parts: 3, min_part_words: 1, ..on_one };
         for f in [None, Some(&not_odd)] {
             for start in (0..snap.dense_len()).step_by(7) {
                 for depth in 1..=4 {
