@@ -122,6 +122,16 @@ fn reach_with(
     })
 }
 
+/// Reads the clock at every `CLOCK_EVERY`th step `i` of a loop, when the loop has the budget
+/// (only the calling thread's part of a level does: the others are bounded by their share).
+#[inline]
+fn on_the_clock(budget: Option<&Budget>, i: usize) -> R<()> {
+    match budget {
+        Some(budget) if i.is_multiple_of(CLOCK_EVERY) => budget.in_time(),
+        _ => Ok(()),
+    }
+}
+
 /// Marks `t` seen; whether it was not before.
 #[inline]
 fn see(s: &mut Scratch, t: Dense) -> bool {
@@ -148,9 +158,7 @@ fn level_down(
 ) -> R<u64> {
     let mut count = 0;
     for i in 0..s.frontier.len() {
-        if i % CLOCK_EVERY == 0 {
-            budget.in_time()?;
-        }
+        on_the_clock(Some(budget), i)?;
         for &t in adj.neighbors(s.frontier[i]) {
             if see(s, t) && passes(snap, f, t)? {
                 s.next_frontier.push(t);
@@ -273,11 +281,7 @@ fn level_split(
 /// Marks the out-neighbors of `run` in `marks`.
 fn mark(run: &[Dense], adj: &AdjacencyView<'_>, marks: &mut [u64], budget: Option<&Budget>) -> R<()> {
     for (i, &u) in run.iter().enumerate() {
-        if let Some(budget) = budget
-            && i % CLOCK_EVERY == 0
-        {
-            budget.in_time()?;
-        }
+        on_the_clock(budget, i)?;
         for &t in adj.neighbors(u) {
             marks[t as usize / 64] |= 1u64 << (t % 64);
         }
@@ -386,11 +390,7 @@ fn scan_part(
 ) -> R<()> {
     for (i, word) in seen.iter_mut().enumerate() {
         let w = first_word + i;
-        if let Some(budget) = budget
-            && i % CLOCK_EVERY == 0
-        {
-            budget.in_time()?;
-        }
+        on_the_clock(budget, i)?;
         let mut unseen = !*word;
         let end = (w as u64 + 1) * 64;
         if end > u64::from(b.nodes) {
