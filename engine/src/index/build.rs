@@ -415,10 +415,8 @@ impl State {
         }
         entries.sort_unstable();
         entries.dedup();
-        Ok(Postings {
-            keys: entries.iter().map(|e| e.0).collect::<Vec<_>>().into(),
-            nodes: entries.iter().map(|e| e.1).collect::<Vec<_>>().into(),
-        })
+        let (keys, nodes) = columns(entries);
+        Ok(Postings { keys, nodes })
     }
 
     /// The new numbering when nodes come or go: live nodes and the record's creations sorted by
@@ -461,11 +459,7 @@ impl State {
             by_uid = uids.iter().enumerate().map(|(i, &u)| (u, i as u32)).collect();
             by_uid.sort_unstable();
         }
-        let sorted = (
-            by_uid.iter().map(|e| e.0).collect::<Vec<_>>().into(),
-            by_uid.iter().map(|e| e.1).collect::<Vec<_>>().into(),
-        );
-        Ok(Numbering { ranges, renumber, uids: uids.into(), sorted })
+        Ok(Numbering { ranges, renumber, uids: uids.into(), sorted: columns(by_uid) })
     }
 
     /// This state with its delta folded into `base` (which must have been built from it).
@@ -479,4 +473,10 @@ impl State {
             next_uid: self.next_uid,
         }
     }
+}
+
+/// Pairs of (uid or key, dense number) as the two columns a base holds them in.
+fn columns(pairs: Vec<(u64, u32)>) -> (Column<u64>, Column<u32>) {
+    let (first, second): (Vec<u64>, Vec<u32>) = pairs.into_iter().unzip();
+    (first.into(), second.into())
 }
